@@ -1,0 +1,1 @@
+"""What each handler does: read the world, build the desired objects, converge, report status."""
