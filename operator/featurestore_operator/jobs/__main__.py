@@ -118,6 +118,9 @@ def run_task(args: argparse.Namespace) -> dict[str, Any]:
     """Run the task that args select and return its success result."""
     # Feast is imported here and not at the top, so that --help and argument
     # errors do not wait seconds for its import.
+    from featurestore_operator.jobs.s3 import register_s3_filesystem
+
+    register_s3_filesystem()
     if args.task == api.TASK_APPLY:
         from featurestore_operator.jobs.apply import GitSource, run_apply
 

@@ -76,6 +76,8 @@ def _from_validation_error(error: ValidationError, section: str | None) -> TaskF
     key = _join_key(section, *first.get("loc", ()))
     if first.get("type") == "missing":
         return invalid_config(key, f"{key} is missing ({first.get('msg')}).")
+    if first.get("type") == "extra_forbidden":
+        return invalid_config(key, f"unknown key {key}: remove it or correct its spelling.")
     value = first.get("input")
     return invalid_config(key, f"invalid value {value!r} for {key}: {first.get('msg')}.")
 
