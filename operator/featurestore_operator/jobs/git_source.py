@@ -241,36 +241,7 @@ def checkout(
     git_dir = ["-C", str(clone_dir)]
     _run_git([*git_dir, "remote", "add", "origin", url], env, url)
 
-    # A shallow fetch of the ref itself covers branches, tags and, where the
-    # server allows it, commit shas. A commit that is not a ref's tip may
-    # need the full history, so fall back to fetching every branch and tag.
-    try:
-        _run_git([*git_dir, "fetch", "--quiet", "--depth", "1", "origin", ref], env, url)
-        revision = _run_git([*git_dir, "rev-parse", "--verify", "FETCH_HEAD^{commit}"], env, url)
-    except TaskFailure as shallow_error:
-        if not _HEX_SHA.fullmatch(ref):
-            if "couldn't find remote ref" in shallow_error.message.lower():
-                raise TaskFailure(
-                    REASON_SOURCE_ERROR,
-                    f"Ref {ref!r} not found in {redact_url(url)}: use an existing branch, "
-                    "tag or commit.",
-                    user_error=True,
-                ) from shallow_error
-            raise
-        _run_git(
-            [*git_dir, "fetch", "--quiet", "--tags", "origin", "+refs/heads/*:refs/remotes/origin/*"],
-            env,
-            url,
-        )
-        try:
-            revision = _run_git([*git_dir, "rev-parse", "--verify", f"{ref}^{{commit}}"], env, url)
-        except TaskFailure as error:
-            raise TaskFailure(
-                REASON_SOURCE_ERROR,
-                f"Commit {ref!r} not found in {redact_url(url)}: use an existing branch, "
-                "tag or commit.",
-                user_error=True,
-            ) from error
+    revision = _fetch_revision(git_dir, url, ref, env)
 
     _run_git([*git_dir, "checkout", "--quiet", "--force", "--detach", revision], env, url)
 
@@ -287,6 +258,51 @@ def checkout(
     logger.info("Checked out %s at %s (%s)", redact_url(url), ref, revision)
     return GitCheckout(clone_dir=clone_dir, definitions_dir=definitions_dir, revision=revision)
 
+
+def _fetch_revision(git_dir: list[str], url: str, ref: str, env: dict[str, str]) -> str:
+    """Fetch ref from origin and return the sha of its commit.
+
+    A shallow fetch of the ref itself covers branches, tags and, where the
+    server allows it, commit shas. Servers without shallow support (git's
+    dumb HTTP protocol) get a full fetch of the ref. A commit that is not a
+    ref's tip may need every branch and tag fetched before it resolves.
+    """
+    try:
+        _run_git([*git_dir, "fetch", "--quiet", "--depth", "1", "origin", ref], env, url)
+    except TaskFailure as shallow_error:
+        logger.info("Shallow git fetch of %s failed, fetching without --depth: %s", ref, shallow_error.message)
+        try:
+            _run_git([*git_dir, "fetch", "--quiet", "origin", ref], env, url)
+        except TaskFailure as error:
+            ref_missing = "couldn't find remote ref" in error.message.lower()
+            if not (ref_missing or _HEX_SHA.fullmatch(ref)):
+                raise
+            if not _HEX_SHA.fullmatch(ref):
+                raise _ref_not_found(url, ref) from error
+            return _resolve_commit_from_all_refs(git_dir, url, ref, env)
+    return _run_git([*git_dir, "rev-parse", "--verify", "FETCH_HEAD^{commit}"], env, url)
+
+
+def _resolve_commit_from_all_refs(
+    git_dir: list[str], url: str, ref: str, env: dict[str, str]
+) -> str:
+    _run_git(
+        [*git_dir, "fetch", "--quiet", "--tags", "origin", "+refs/heads/*:refs/remotes/origin/*"],
+        env,
+        url,
+    )
+    try:
+        return _run_git([*git_dir, "rev-parse", "--verify", f"{ref}^{{commit}}"], env, url)
+    except TaskFailure as error:
+        raise _ref_not_found(url, ref) from error
+
+
+def _ref_not_found(url: str, ref: str) -> TaskFailure:
+    return TaskFailure(
+        REASON_SOURCE_ERROR,
+        f"Ref {ref!r} not found in {redact_url(url)}: use an existing branch, tag or commit.",
+        user_error=True,
+    )
 
 def remove_checkout(work_dir: Path) -> None:
     shutil.rmtree(work_dir, ignore_errors=True)
