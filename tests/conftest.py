@@ -75,3 +75,27 @@ def kubectl(kubeconfig):
         return completed
 
     return run
+
+
+@pytest.fixture(scope="session")
+def pod_log(kubeconfig):
+    """Return a function that returns a pod container's log, read by `python -m devcluster logs`.
+
+    devcluster keeps container logs in files under its state directory, the
+    directory that holds the kubeconfig, instead of serving the kubelet log API.
+    """
+
+    def read(namespace: str, pod: str, container: str | None = None) -> str:
+        target = f"{namespace}/{pod}" + (f"/{container}" if container else "")
+        completed = subprocess.run(
+            [sys.executable, "-m", "devcluster", "logs", target],
+            cwd=REPOSITORY_ROOT,
+            env={**os.environ, "DEVCLUSTER_DIR": str(Path(kubeconfig).parent)},
+            capture_output=True,
+            text=True,
+        )
+        if completed.returncode != 0:
+            raise AssertionError(f"devcluster logs {target} failed: {completed.stderr}")
+        return completed.stdout
+
+    return read

@@ -1,0 +1,73 @@
+"""Integration fixtures: the CRDs installed and the operator running against the test cluster."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from kubernetes import client
+
+REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
+PREPARE_DATA_SCRIPT = REPOSITORY_ROOT / "examples" / "breast_cancer" / "scripts" / "prepare_data.py"
+
+
+class OperatorProcess:
+    """The operator as a child process, so that a test can stop and restart it."""
+
+    def __init__(self, kubeconfig: Path, log_path: Path):
+        self.kubeconfig = kubeconfig
+        self.log_path = log_path
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        env = {
+            **os.environ,
+            "KUBECONFIG": str(self.kubeconfig),
+            # Short resync in tests, so a changed ConfigMap is noticed within seconds.
+            "FEATURESTORE_RESYNC_SECONDS": "5",
+        }
+        with open(self.log_path, "ab") as log_file:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "featurestore_operator", "run"],
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+
+    def stop(self, kill: bool = False) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def log_tail(self, lines: int = 60) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+@pytest.fixture(scope="session")
+def crds(kubectl):
+    kubectl("apply", "-f", str(REPOSITORY_ROOT / "crds"))
+    kubectl("wait", "--for=condition=Established", "crd/featurestores.featurestore.dev",
+            "crd/materializations.featurestore.dev", "--timeout=60s")
+
+
+@pytest.fixture(scope="session")
+def operator(kubeconfig, crds, tmp_path_factory):
+    process = OperatorProcess(kubeconfig, tmp_path_factory.mktemp("operator") / "operator.log")
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture
+def custom(api_client) -> client.CustomObjectsApi:
+    return client.CustomObjectsApi(api_client)
