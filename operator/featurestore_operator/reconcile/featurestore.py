@@ -210,7 +210,9 @@ def apply_outcome_status(fs: dict, job: dict, emit: EventSink) -> dict:
             "featureViewCount": len(views),
             "entities": entities,
             "dataSources": result.get("dataSources") or [],
+            "featureServices": result.get("featureServices") or [],
             "feastVersion": result.get("feastVersion"),
+            "sourceRevision": result.get("sourceRevision"),
             "conditions": found,
         }
 
