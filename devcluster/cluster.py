@@ -59,6 +59,18 @@ def _state_file(directory: Path) -> Path:
     return directory / "state.json"
 
 
+def _ports_file(directory: Path) -> Path:
+    return directory / "ports.json"
+
+
+def _load_ports(directory: Path) -> dict[str, int] | None:
+    """Return the ports of the last run, which `down` keeps, so the next `up` can reuse them."""
+    try:
+        return json.loads(_ports_file(directory).read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
 def load_state(directory: Path) -> dict | None:
     try:
         return json.loads(_state_file(directory).read_text())
@@ -68,16 +80,22 @@ def load_state(directory: Path) -> dict | None:
 
 def _components(state: dict) -> list[Component]:
     return [
-        Component(name=entry["name"], pid=entry["pid"], log_path=Path(entry["log"])) for entry in state["components"]
+        Component(
+            name=entry["name"], pid=entry["pid"], log_path=Path(entry["log"]), start_time=entry.get("start_time")
+        )
+        for entry in state["components"]
     ]
 
 
 def _save_state(directory: Path, ports: dict[str, int], components: list[Component]) -> None:
     state = {
         "ports": ports,
-        "components": [{"name": c.name, "pid": c.pid, "log": str(c.log_path)} for c in components],
+        "components": [
+            {"name": c.name, "pid": c.pid, "start_time": c.start_time, "log": str(c.log_path)} for c in components
+        ],
     }
     _state_file(directory).write_text(json.dumps(state, indent=2))
+    _ports_file(directory).write_text(json.dumps(ports))
 
 
 def write_kubeconfig(directory: Path, paths: dict[str, Path], apiserver_port: int) -> Path:
@@ -222,7 +240,8 @@ def up(apiserver_port: int | None = None, timeout: float = 120.0) -> Path:
         log.info("devcluster already running in %s", directory)
         return kubeconfig_path(directory)
     if previous:
-        log.info("cleaning up a previous run that is no longer whole")
+        stopped = [component.name for component in _components(previous) if not component.alive()]
+        log.info("stopping the rest of a previous run whose %s stopped", ", ".join(stopped))
         down()
 
     binaries = build.ensure_binaries()
@@ -230,7 +249,7 @@ def up(apiserver_port: int | None = None, timeout: float = 120.0) -> Path:
     log_dir = directory / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     paths = pki.ensure_pki(directory / "pki")
-    ports = _choose_ports((previous or {}).get("ports"), apiserver_port)
+    ports = _choose_ports(_load_ports(directory) or (previous or {}).get("ports"), apiserver_port)
     kubeconfig = write_kubeconfig(directory, paths, ports["apiserver"])
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPOSITORY_ROOT), env.get("PYTHONPATH")]))

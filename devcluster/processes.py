@@ -24,12 +24,31 @@ def free_port() -> int:
 
 
 def port_is_free(port: int) -> bool:
+    """Return whether a server could listen on the port of 127.0.0.1 now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # Go servers set SO_REUSEADDR too, so connections of an earlier run in
+        # TIME_WAIT do not make the port count as taken.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
             return False
     return True
+
+
+def process_start_time(pid: int) -> int | None:
+    """Return when a process started (clock ticks since boot, /proc/PID/stat field 22), or None if it is gone.
+
+    A pid together with its start time names one process for good: the kernel
+    reuses pid numbers, but a reused pid has a later start time.
+    """
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(") ", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return None
+    # fields[0] is field 3 (state), so field 22 (starttime) is fields[19].
+    return int(fields[19])
 
 
 def tail(path: Path, lines: int = 20) -> str:
@@ -47,20 +66,21 @@ class Component:
     name: str
     pid: int
     log_path: Path
+    # None for a state file written before start times were recorded: then a
+    # live process with this pid counts as the component.
+    start_time: int | None = None
 
     def alive(self) -> bool:
-        try:
-            os.kill(self.pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        # A zombie has exited but was not reaped yet.
+        """Return whether the component's own process runs: not exited, not a zombie, pid not reused."""
         try:
             with open(f"/proc/{self.pid}/stat") as stat:
-                return stat.read().split(") ", 1)[1][0] != "Z"
-        except (FileNotFoundError, IndexError):
+                after_name = stat.read().rsplit(") ", 1)[1]
+        except (FileNotFoundError, ProcessLookupError, IndexError):
             return False
+        # A zombie has exited but was not reaped yet.
+        if after_name[0] == "Z":
+            return False
+        return self.start_time is None or int(after_name.split()[19]) == self.start_time
 
     def failure(self, what: str) -> ComponentError:
         return ComponentError(f"{self.name} {what}; last lines of {self.log_path}:\n{tail(self.log_path)}")
@@ -81,26 +101,33 @@ def start(name: str, command: list[str], log_dir: Path, env: dict[str, str] | No
             )
         except OSError as error:
             raise ComponentError(f"{name} could not start: {command[0]}: {error}") from error
-    return Component(name=name, pid=process.pid, log_path=log_path)
+    return Component(name=name, pid=process.pid, log_path=log_path, start_time=process_start_time(process.pid))
 
 
 def stop(component: Component, timeout: float = 15.0) -> None:
-    """Send SIGTERM to the component's process group, then SIGKILL after the timeout."""
+    """Send SIGTERM to the component's process group, then SIGKILL after the timeout, and wait for the exit."""
     if not component.alive():
         return
     try:
         os.killpg(component.pid, signal.SIGTERM)
     except ProcessLookupError:
         return
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not component.alive():
-            return
-        time.sleep(0.1)
+    if _wait_exit(component, timeout):
+        return
     try:
         os.killpg(component.pid, signal.SIGKILL)
     except ProcessLookupError:
-        pass
+        return
+    _wait_exit(component, 5.0)
+
+
+def _wait_exit(component: Component, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not component.alive():
+            return True
+        time.sleep(0.1)
+    return not component.alive()
 
 
 def _tls_context(ca_file: Path | None, cert: Path | None, key: Path | None) -> ssl.SSLContext:
