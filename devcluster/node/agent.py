@@ -3,6 +3,7 @@
 import datetime
 import logging
 import os
+import shutil
 import signal
 import threading
 import time
@@ -53,7 +54,10 @@ class NodeAgent:
         self.capacity = node_capacity(state_dir)
         self.context = NodeContext(self.new_client, state_dir, node_name, apiserver_port, self.capacity)
         self.workers: dict[str, PodWorker] = {}
+        # Uids of pods whose deletion a thread is finishing, so later events start no second one.
+        self.deleting: set[str] = set()
         self.lock = threading.Lock()
+        self.ready_since = now()
         self.api_client = self.new_client()
         self.core = client.CoreV1Api(self.api_client)
 
@@ -92,7 +96,7 @@ class NodeAgent:
                 "reason": reason,
                 "message": message,
                 "lastHeartbeatTime": stamp,
-                "lastTransitionTime": stamp,
+                "lastTransitionTime": self.ready_since,
             }
 
         status = {
@@ -186,8 +190,13 @@ class NodeAgent:
                 if worker is not None:
                     worker.stop(0)
                     self.workers.pop(uid, None)
+                if uid not in self.deleting:
+                    threading.Thread(target=self._remove_pod_files, args=(uid, worker), daemon=True).start()
                 return
             if metadata.get("deletionTimestamp"):
+                if uid in self.deleting:
+                    return
+                self.deleting.add(uid)
                 grace = metadata.get("deletionGracePeriodSeconds") or 0
                 threading.Thread(target=self._finish_deletion, args=(pod, worker, grace), daemon=True).start()
                 return
@@ -226,8 +235,18 @@ class NodeAgent:
         except client.ApiException as error:
             if error.status not in (404, 409):
                 log.warning("pod %s/%s: delete failed: %s", metadata["namespace"], metadata["name"], error.reason)
+        self._remove_pod_files(metadata["uid"], None)
         with self.lock:
             self.workers.pop(metadata["uid"], None)
+            self.deleting.discard(metadata["uid"])
+
+    def _remove_pod_files(self, uid: str, worker: PodWorker | None) -> None:
+        """Remove a deleted pod's volumes, container specs and temporary files; keep its logs and pod.json."""
+        if worker is not None:
+            worker.done.wait(30)
+        pod_dir = self.state_dir / "pods" / uid
+        for name in ("volumes", "containers", "tmp"):
+            shutil.rmtree(pod_dir / name, ignore_errors=True)
 
     # --- run ------------------------------------------------------------------
 

@@ -6,10 +6,10 @@ directory, the environment and the command. This process unshares its mount
 namespace, makes it private so nothing leaks back to the host, performs the
 mounts and then replaces itself with the command.
 
-Mount targets that do not exist yet are created on the host file system, as a
-container runtime creates them in the container's root file system: this node
-runs containers on the host's root, so an empty directory or file can be left
-at such a path after the pod ends.
+Mount targets and a working directory that do not exist yet are created on the
+host file system, as a container runtime creates them in the container's root
+file system. This node runs containers on the host's root, so an empty
+directory or file can be left at such a path after the pod ends.
 """
 
 import ctypes
@@ -66,6 +66,8 @@ def main() -> None:
         if entry.get("readOnly"):
             mount(None, entry["target"], MS_REMOUNT | MS_BIND | MS_RDONLY)
 
+    # Container runtimes create a missing working directory, and so does this one, on the host like the mount targets.
+    os.makedirs(spec["workingDir"], exist_ok=True)
     os.chdir(spec["workingDir"])
     command = spec["command"]
     try:

@@ -15,6 +15,7 @@ from kubernetes import client
 
 from devcluster.node.env import ContainerConfigError, EnvResolver, base_environment, container_environment, expand
 from devcluster.node.volumes import VolumeNotReady, VolumeResolver, container_mounts
+from devcluster.processes import process_start_time
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +32,30 @@ def now() -> str:
 
 
 def kill_leftover_pods(pods_dir: Path) -> None:
-    """Kill the process group recorded in every <pods_dir>/*/*.pgid file and remove the file."""
+    """Kill the process group recorded in every <pods_dir>/*/*.pgid file and remove the file.
+
+    A file contains "PGID START_TIME" (older nodes wrote the PGID alone). A
+    leader that runs with another start time means the pid was reused. The
+    kernel reuses no pid while a live process has it as group id, so the
+    container's group is empty then and is left alone.
+    """
     for pgid_file in pods_dir.glob("*/*.pgid"):
         try:
-            os.killpg(int(pgid_file.read_text()), signal.SIGKILL)
-        except (ProcessLookupError, ValueError):
-            pass
+            fields = pgid_file.read_text().split()
+            pgid = int(fields[0])
+            recorded_start = int(fields[1]) if len(fields) > 1 else None
+        except FileNotFoundError:
+            # The node removed it: the container ended meanwhile.
+            continue
+        except (IndexError, ValueError):
+            pgid_file.unlink(missing_ok=True)
+            continue
+        current_start = process_start_time(pgid)
+        if recorded_start is None or current_start is None or current_start == recorded_start:
+            try:
+                os.killpg(pgid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         pgid_file.unlink(missing_ok=True)
 
 
@@ -109,7 +128,8 @@ class ContainerRun:
                 start_new_session=True,
                 close_fds=True,
             )
-        (self.worker.pod_dir / f"{self.name}.pgid").write_text(str(self.process.pid))
+        pgid_record = f"{self.process.pid} {process_start_time(self.process.pid)}"
+        (self.worker.pod_dir / f"{self.name}.pgid").write_text(pgid_record)
         self.started_at = now()
         log.info("started %s/%s container %s (pid %d)", self.worker.namespace, self.worker.name, self.name,
                  self.process.pid)
@@ -128,6 +148,12 @@ class ContainerRun:
         self.finished_at = now()
         if not self.reason:
             self.reason = "Completed" if self.exit_code == 0 else "Error"
+        # A container ends with its main process, as a PID namespace does when
+        # its init exits: kill what the process left running in its group.
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         (self.worker.pod_dir / f"{self.name}.pgid").unlink(missing_ok=True)
 
     def kill(self, grace_seconds: float, reason: str) -> None:
@@ -222,6 +248,7 @@ class PodWorker(threading.Thread):
 
     def _run(self) -> None:
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        self._write_record()
         self._report("Pending")
         volume_paths = self._wait_for_volumes()
         if volume_paths is None:
@@ -234,6 +261,18 @@ class PodWorker(threading.Thread):
                 return
 
         self._run_main_containers(spec["containers"], restart_policy, volume_paths)
+
+    def _write_record(self) -> None:
+        """Write pods/<uid>/pod.json, which lets `python -m devcluster logs NS/POD` find the pod's logs."""
+        spec = self.pod["spec"]
+        record = {
+            "namespace": self.namespace,
+            "name": self.name,
+            "uid": self.uid,
+            "containers": [c["name"] for c in spec["containers"]],
+            "initContainers": [c["name"] for c in spec.get("initContainers") or []],
+        }
+        (self.pod_dir / "pod.json").write_text(json.dumps(record))
 
     def _deadline_passed(self) -> bool:
         deadline = self.pod["spec"].get("activeDeadlineSeconds")
@@ -266,7 +305,11 @@ class PodWorker(threading.Thread):
         try:
             run.start(volume_paths)
         except ContainerConfigError as error:
-            self.waiting[name] = {"reason": "CreateContainerConfigError", "message": str(error)}
+            waiting = {"reason": "CreateContainerConfigError", "message": str(error)}
+            if self.waiting.get(name) != waiting:
+                log.info("pod %s/%s container %s waits: %s", self.namespace, self.name, name, error)
+                self._event("Warning", "Failed", f"Error: {error}")
+            self.waiting[name] = waiting
             return False
         self.waiting.pop(name, None)
         runs[name] = run
@@ -280,8 +323,10 @@ class PodWorker(threading.Thread):
         while True:
             if self.stopping.is_set():
                 return False
+            waiting_before = self.waiting.get(name)
             if not self._start(container, volume_paths, self.init_runs):
-                self._report("Pending")
+                if self.waiting.get(name) != waiting_before:
+                    self._report("Pending")
                 self.stopping.wait(RETRY_SECONDS)
                 continue
             self._report("Pending")
@@ -306,10 +351,8 @@ class PodWorker(threading.Thread):
 
     def _run_main_containers(self, containers: list[dict], restart_policy: str, volume_paths: dict[str, Path]):
         backoff: dict[str, float] = {c["name"]: 10.0 for c in containers}
-        restart_at: dict[str, float] = {}
-        for container in containers:
-            self._start(container, volume_paths, self.runs)
-        self._report_running()
+        # When each container without a running process may (re)start next, in time.monotonic() seconds.
+        restart_at: dict[str, float] = {c["name"]: 0.0 for c in containers}
 
         while True:
             if self.stopping.is_set() or self._deadline_passed():
@@ -320,8 +363,13 @@ class PodWorker(threading.Thread):
                 name = container["name"]
                 run = self.runs.get(name)
                 if run is None:
-                    if name not in restart_at or time.monotonic() >= restart_at.pop(name):
-                        changed |= self._start(container, volume_paths, self.runs)
+                    if time.monotonic() >= restart_at[name]:
+                        waiting_before = self.waiting.get(name)
+                        if self._start(container, volume_paths, self.runs):
+                            changed = True
+                        else:
+                            changed |= self.waiting.get(name) != waiting_before
+                            restart_at[name] = time.monotonic() + RETRY_SECONDS
                     continue
                 before = run.exit_code
                 code = run.poll()
@@ -342,7 +390,7 @@ class PodWorker(threading.Thread):
                 self._report("Failed" if failed else "Succeeded")
                 return
             if changed:
-                self._report_running()
+                self._report(self._phase_before_end(containers))
             time.sleep(0.2)
 
     def _end_by_stop_or_deadline(self) -> None:
@@ -385,8 +433,13 @@ class PodWorker(threading.Thread):
             statuses.append(status)
         return statuses
 
-    def _report_running(self) -> None:
-        self._report("Running")
+    def _phase_before_end(self, containers: list[dict]) -> str:
+        """Return Pending while some container has never started, else Running, as a kubelet does."""
+        for container in containers:
+            name = container["name"]
+            if name not in self.runs and name not in self.last_states:
+                return "Pending"
+        return "Running"
 
     def _report(self, phase: str, reason: str = "", message: str = "") -> None:
         spec = self.pod["spec"]
