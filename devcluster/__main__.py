@@ -1,6 +1,7 @@
 """Command line of the local control plane: `python -m devcluster up | down | status | build | logs | env`."""
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -16,12 +17,36 @@ def _kubectl() -> str:
     return str(candidate) if candidate.exists() else "kubectl"
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r}: give a number from 1 to 65535")
+    return port
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"invalid timeout {text!r}: give a number of seconds above 0")
+    return seconds
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devcluster", description="A local Kubernetes control plane.")
     commands = parser.add_subparsers(dest="command", required=True)
     up = commands.add_parser("up", help="build if needed, start every component, wait until ready")
-    up.add_argument("--apiserver-port", type=int, help="port for kube-apiserver on 127.0.0.1 (default: a free one)")
-    up.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for each component (default 120)")
+    up.add_argument(
+        "--apiserver-port", type=_port, help="TCP port for kube-apiserver on 127.0.0.1 (default: a free one)"
+    )
+    up.add_argument(
+        "--timeout", type=_positive_seconds, default=120.0, help="seconds to wait for each component (default 120)"
+    )
     commands.add_parser("down", help="stop every component and pod process; keep the state directory")
     commands.add_parser("status", help="show whether each component runs")
     commands.add_parser("build", help="build the binaries into the cache (nothing runs)")
@@ -63,25 +88,85 @@ def main(argv: list[str] | None = None) -> int:
 
 def _print_logs(name: str) -> int:
     directory = cluster.state_dir()
-    component_log = directory / "logs" / f"{name}.log"
-    if component_log.exists():
+    if "/" not in name:
+        component_log = directory / "logs" / f"{name}.log"
+        if not component_log.exists():
+            print(
+                f"no log for component {name!r} in {component_log.parent}: give one of "
+                f"{', '.join(cluster.START_ORDER)}, or NAMESPACE/POD[/CONTAINER] for a pod",
+                file=sys.stderr,
+            )
+            return 2
         sys.stdout.write(component_log.read_text(errors="replace"))
         return 0
-    parts = name.split("/")
-    if len(parts) not in (2, 3):
-        print(f"no log for {name!r}: give a component name or NAMESPACE/POD[/CONTAINER]", file=sys.stderr)
-        return 2
-    from kubernetes import client, config
 
-    core = client.CoreV1Api(config.new_client_from_config(config_file=str(cluster.kubeconfig_path())))
-    pod = core.read_namespaced_pod(parts[1], parts[0])
-    container = parts[2] if len(parts) == 3 else pod.spec.containers[0].name
-    path = directory / "pods" / pod.metadata.uid / "logs" / f"{container}.log"
+    parts = name.split("/")
+    if len(parts) not in (2, 3) or not all(parts):
+        print(f"invalid pod reference {name!r}: give NAMESPACE/POD or NAMESPACE/POD/CONTAINER", file=sys.stderr)
+        return 2
+    namespace, pod_name = parts[0], parts[1]
+    found = _find_pod(directory, namespace, pod_name)
+    if found is None:
+        print(f"pod {namespace}/{pod_name} not found on the devcluster node in {directory}", file=sys.stderr)
+        return 1
+    pod_dir, containers = found
+    container = parts[2] if len(parts) == 3 else containers[0]
+    if container not in containers:
+        print(
+            f"container {container!r} not found in pod {namespace}/{pod_name}: choose one of {', '.join(containers)}",
+            file=sys.stderr,
+        )
+        return 1
+    path = pod_dir / "logs" / f"{container}.log"
     if not path.exists():
-        print(f"no log yet for container {container} of pod {parts[0]}/{parts[1]}", file=sys.stderr)
+        print(f"no log yet for container {container} of pod {namespace}/{pod_name}: it has not started", file=sys.stderr)
         return 1
     sys.stdout.write(path.read_text(errors="replace"))
     return 0
+
+
+def _find_pod(directory: Path, namespace: str, pod_name: str) -> tuple[Path, list[str]] | None:
+    """Return the pod's directory and its container names (main containers first), or None.
+
+    The node records each pod it runs in pods/<uid>/pod.json, so this works for
+    deleted pods and a stopped cluster too. Pods run by a node that wrote no
+    pod.json are looked up through the API server.
+    """
+    newest: tuple[float, Path, list[str]] | None = None
+    for record_path in (directory / "pods").glob("*/pod.json"):
+        try:
+            record = json.loads(record_path.read_text())
+        except (OSError, ValueError):
+            continue
+        if record.get("namespace") != namespace or record.get("name") != pod_name:
+            continue
+        modified = record_path.stat().st_mtime
+        if newest is None or modified > newest[0]:
+            newest = (modified, record_path.parent, record["containers"] + record.get("initContainers", []))
+    if newest is not None:
+        return newest[1], newest[2]
+    return _find_pod_through_api(directory, namespace, pod_name)
+
+
+def _find_pod_through_api(directory: Path, namespace: str, pod_name: str) -> tuple[Path, list[str]] | None:
+    from kubernetes import client, config
+    from urllib3.exceptions import HTTPError
+
+    kubeconfig = cluster.kubeconfig_path(directory)
+    if not kubeconfig.exists():
+        return None
+    core = client.CoreV1Api(config.new_client_from_config(config_file=str(kubeconfig)))
+    try:
+        pod = core.read_namespaced_pod(pod_name, namespace, _request_timeout=10)
+    except client.ApiException as error:
+        if error.status == 404:
+            return None
+        raise
+    except HTTPError:
+        # The cluster is down: only pods with a pod.json record can be found then.
+        return None
+    containers = [c.name for c in pod.spec.containers] + [c.name for c in pod.spec.init_containers or []]
+    return directory / "pods" / pod.metadata.uid, containers
 
 
 if __name__ == "__main__":
