@@ -39,7 +39,15 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument("--liveness", metavar="URL",
                             help="serve a liveness probe, e.g. http://0.0.0.0:8080/healthz")
     run_parser.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
+    dev_parser = commands.add_parser("dev", help="the local control plane with the operator (needs a checkout)")
+    dev_parser.add_argument("action", choices=["up", "down", "status", "demo"],
+                            help="up: cluster, CRDs and operator; down: stop all; status; "
+                                 "demo: up, then run the breast-cancer example")
     arguments = parser.parse_args(argv)
+    if arguments.command == "dev":
+        from featurestore_operator import dev
+
+        return dev.main(arguments.action)
     return run(arguments.namespace, arguments.liveness, arguments.verbose)
 
 

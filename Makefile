@@ -1,0 +1,37 @@
+# The two commands of the README, and what they need.
+#   make demo   set up everything, start the local control plane and the operator, run the
+#               breast-cancer example end to end and print its results
+#   make test   set up everything and run the whole test suite
+#   make down   stop the operator and the local control plane
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+
+.PHONY: demo test down venv cluster-binaries
+
+demo: venv cluster-binaries
+	$(BIN)/featurestore-operator dev demo
+
+test: venv cluster-binaries
+	$(BIN)/python -m pytest
+
+down:
+	$(BIN)/featurestore-operator dev down
+
+venv: $(VENV)/.installed
+
+# One locked set of packages (requirements.lock, made by `uv pip compile` from pyproject.toml).
+$(VENV)/.installed: requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip install --python $(BIN)/python --quiet -r requirements.lock
+	$(BIN)/uv pip install --python $(BIN)/python --quiet --no-deps -e .
+	$(BIN)/python -m pip check
+	touch $@
+
+# etcd, kube-apiserver, kube-controller-manager and kube-scheduler from their Go modules.
+# The first build takes about ten minutes on two cores; later runs reuse the cache.
+cluster-binaries: venv
+	$(BIN)/python -m devcluster build
