@@ -74,7 +74,7 @@ def up() -> Path:
     except (ComponentError, build.BuildError) as error:
         raise DevError(f"devcluster up failed: {error}") from error
 
-    kubectl(kubeconfig, "apply", "--server-side", "--force-conflicts", "-f", str(REPOSITORY_ROOT / "crds"))
+    kubectl(kubeconfig, "apply", "--server-side", "--force-conflicts", "-k", str(REPOSITORY_ROOT / "crds"))
     kubectl(kubeconfig, "wait", "--for=condition=Established", "crd/featurestores.featurestore.dev",
             "crd/materializations.featurestore.dev", "--timeout=60s")
 

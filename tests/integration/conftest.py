@@ -53,7 +53,7 @@ class OperatorProcess:
 
 @pytest.fixture(scope="session")
 def crds(kubectl):
-    kubectl("apply", "-f", str(REPOSITORY_ROOT / "crds"))
+    kubectl("apply", "--server-side", "--force-conflicts", "-k", str(REPOSITORY_ROOT / "crds"))
     kubectl("wait", "--for=condition=Established", "crd/featurestores.featurestore.dev",
             "crd/materializations.featurestore.dev", "--timeout=60s")
 
