@@ -178,3 +178,17 @@ def test_termination_message_fits_many_views(workspace, apply_task):
     assert 0 < len(result["featureViews"]) < view_count
     assert result["entities"] == ["item"]
     assert len(run.stdout_result["featureViews"]) == view_count
+
+
+def test_import_error_in_subdirectory(workspace, apply_task):
+    source = make_source(workspace / "source", "minimal", "minimal")
+    (source / "teams").mkdir()
+    (source / "teams" / "views.py").write_text("import os\n\nimport no_such_module\n")
+
+    run = apply_task(source)
+
+    assert run.returncode == api.EXIT_USER_ERROR
+    assert run.result["reason"] == "DefinitionError"
+    assert run.result["file"] == "teams/views.py"
+    assert run.result["line"] == 3
+    assert "no_such_module" in run.result["message"]

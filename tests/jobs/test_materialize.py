@@ -162,3 +162,15 @@ def test_range_without_start_is_invalid(applied_repo):
     assert run.returncode == api.EXIT_USER_ERROR
     assert run.result["reason"] == "InvalidConfig"
     assert "--start-time" in run.result["message"]
+
+
+def test_materialize_before_apply_fails(tmp_path):
+    repo = tmp_path / "repo"
+    make_source(repo, None, "never_applied")
+
+    run = materialize(repo, "--mode", "incremental")
+
+    assert run.returncode == api.EXIT_FAILED
+    assert run.result["reason"] == "FeastError"
+    assert "registry" in run.result["message"]
+    assert not (repo / "data" / "registry.db").exists()

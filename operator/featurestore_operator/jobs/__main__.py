@@ -34,7 +34,8 @@ class _ArgumentParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise TaskFailure(
             REASON_INVALID_CONFIG,
-            f"Invalid arguments: {message}. Usage: {self.format_usage().strip()}",
+            f"Invalid arguments for {self.prog}: {message}. Check the spec field that sets it; "
+            "--help lists the options.",
             user_error=True,
         )
 
@@ -111,7 +112,7 @@ def _termination_log_from(argv: list[str]) -> Path:
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--termination-log", type=Path, default=Path(api.TERMINATION_MESSAGE_PATH))
     known, _ = parser.parse_known_args(argv)
-    return known.termination_log
+    return known.termination_log.absolute()
 
 
 def run_task(args: argparse.Namespace) -> dict[str, Any]:
@@ -162,6 +163,12 @@ def main(argv: list[str] | None = None) -> int:
         logger.error("%s", failure.message)
         emit(failure.to_result(task), _termination_log_from(argv))
         return failure.exit_code
+
+    # Definitions are imported with the repo as working directory, so
+    # relative paths must not be resolved later.
+    for name, value in vars(args).items():
+        if isinstance(value, Path):
+            setattr(args, name, value.absolute())
 
     started = time.monotonic()
     logger.info("Starting the %s task on %s", args.task, args.repo)

@@ -4,6 +4,9 @@ Steps, all under the repo's writer lock: validate the rendered
 feature_store.yaml, sync the definition files (from the ConfigMap volume or
 a git checkout), back up a file registry, import the definitions and apply
 them through Feast's Python API, and restore the registry if that fails.
+
+A failed apply leaves the new definition files in the repo, but the
+registry, which every reader of the store uses, stays as it was.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from featurestore_operator.jobs.result import (
     REASON_DEFINITION_ERROR,
     REASON_SOURCE_ERROR,
     TaskFailure,
+    describe_error,
 )
 from featurestore_operator.jobs.sync import collect_files, sync_files
 
@@ -67,11 +71,6 @@ class GitSource:
     ref: str
     path: str = ""
     credentials_dir: Path | None = None
-
-
-def _first_line(text: str) -> str:
-    stripped = text.strip()
-    return stripped.splitlines()[0] if stripped else ""
 
 
 def _collect_source(
@@ -134,8 +133,8 @@ def _apply_to_feast(repo: Path, config) -> FeatureStore:
     except DEFINITION_APPLY_ERRORS as error:
         raise TaskFailure(
             REASON_DEFINITION_ERROR,
-            f"Feast rejected the definitions: {type(error).__name__}: "
-            f"{_first_line(str(error))}. Fix the definitions in the source and apply again.",
+            f"Feast rejected the definitions: {describe_error(error)}. Fix the definitions in "
+            "the source and apply again.",
             user_error=True,
         ) from error
     return store

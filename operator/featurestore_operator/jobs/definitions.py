@@ -18,13 +18,13 @@ from feast.repo_config import RepoConfig
 from feast.repo_contents import RepoContents
 from feast.repo_operations import parse_repo
 
-from featurestore_operator.jobs.result import REASON_DEFINITION_ERROR, TaskFailure
+from featurestore_operator.jobs.result import (
+    REASON_DEFINITION_ERROR,
+    TaskFailure,
+    describe_error,
+)
 
 FIX_HINT = "Fix the definition in the source and apply again."
-
-
-def _first_line(text: str) -> str:
-    return text.strip().splitlines()[0] if text.strip() else ""
 
 
 def locate_error(error: BaseException, repo: Path) -> tuple[str | None, int | None]:
@@ -49,7 +49,7 @@ def definition_failure(error: BaseException, repo: Path) -> TaskFailure:
     if isinstance(error, SyntaxError):
         detail = f"{type(error).__name__}: {error.msg}"
     else:
-        detail = f"{type(error).__name__}: {_first_line(str(error))}"
+        detail = describe_error(error)
     where = f"{file}:{line}: " if file and line else f"{file}: " if file else ""
     return TaskFailure(
         REASON_DEFINITION_ERROR,

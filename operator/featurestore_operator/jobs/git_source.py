@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit, urlunsplit
 
-from featurestore_operator.jobs.result import REASON_SOURCE_ERROR, TaskFailure
+from featurestore_operator.jobs.result import REASON_SOURCE_ERROR, TaskFailure, summarize
 
 logger = logging.getLogger(__name__)
 
@@ -172,6 +172,8 @@ def git_environment(credentials_dir: Path | None, work_dir: Path) -> dict[str, s
 def _run_git(arguments: list[str], env: dict[str, str], url: str) -> str:
     """Run git with arguments and return its stdout; raise SourceError if it fails."""
     command = ["git", *arguments]
+    # The subcommand follows the "-C <directory>" option.
+    subcommand = arguments[2] if arguments[0] == "-C" else arguments[0]
     try:
         completed = subprocess.run(
             command,
@@ -190,15 +192,17 @@ def _run_git(arguments: list[str], env: dict[str, str], url: str) -> str:
     except subprocess.TimeoutExpired as error:
         raise TaskFailure(
             REASON_SOURCE_ERROR,
-            f"git {arguments[0]} from {redact_url(url)} timed out after {GIT_TIMEOUT_SECONDS} s.",
+            f"git {subcommand} from {redact_url(url)} timed out after {GIT_TIMEOUT_SECONDS} s.",
             user_error=False,
         ) from error
 
     if completed.returncode != 0:
         output = _redact_output(completed.stderr.strip() or completed.stdout.strip())
+        logger.info("git %s failed: %s", subcommand, output)
         raise TaskFailure(
             REASON_SOURCE_ERROR,
-            f"git {arguments[0]} failed for {redact_url(url)}: {output}",
+            f"git {subcommand} failed for {redact_url(url)}: {summarize(output)}. "
+            "Check the git url, ref and credentials Secret of the FeatureStore.",
             user_error=any(marker in output.lower() for marker in _USER_ERROR_MARKERS),
         )
     return completed.stdout.strip()

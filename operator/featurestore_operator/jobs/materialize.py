@@ -19,6 +19,7 @@ import feast
 from feast import FeatureStore
 from feast.errors import FeastObjectNotFoundException
 
+from featurestore_operator.jobs.backup import registry_file
 from featurestore_operator.jobs.config import CONFIG_FILE_NAME, load_config
 from featurestore_operator.jobs.lock import writer_lock
 from featurestore_operator.jobs.result import (
@@ -26,6 +27,7 @@ from featurestore_operator.jobs.result import (
     REASON_INVALID_CONFIG,
     REASON_UNKNOWN_FEATURE_VIEW,
     TaskFailure,
+    describe_error,
 )
 
 logger = logging.getLogger(__name__)
@@ -167,17 +169,18 @@ def _materialize_view(
 
 def _load_store(repo: Path) -> FeatureStore:
     config = load_config(repo / CONFIG_FILE_NAME, repo)
-    store = FeatureStore(repo_path=str(repo), config=config)
-    try:
-        store.refresh_registry()
-    except FileNotFoundError as error:
+
+    # Feast creates an empty file registry where none exists, which would
+    # turn a materialization before the first apply into a silent no-op.
+    registry = registry_file(config, repo)
+    if registry is not None and not registry.exists():
         raise TaskFailure(
             REASON_FEAST_ERROR,
-            f"The feature repo {repo} has no registry yet: {error}. Wait until the "
+            f"The feature repo {repo} has no registry at {registry} yet. Wait until the "
             "FeatureStore is Ready, which means its apply succeeded.",
             user_error=False,
-        ) from error
-    return store
+        )
+    return FeatureStore(repo_path=str(repo), config=config)
 
 
 def run_materialize(
@@ -222,11 +225,10 @@ def run_materialize(
                 raise
             except Exception as error:
                 logger.exception("Materializing %s failed", name)
-                lines = str(error).strip().splitlines()
                 raise TaskFailure(
                     REASON_FEAST_ERROR,
-                    f"Materializing feature view {name} failed: {type(error).__name__}: "
-                    f"{lines[0] if lines else ''}. The Job log has the traceback.",
+                    f"Materializing feature view {name} failed: {describe_error(error)}. "
+                    "The Job log has the traceback.",
                     user_error=False,
                     featureViews=reports,
                 ) from error

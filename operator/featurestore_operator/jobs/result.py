@@ -142,12 +142,24 @@ def emit(result: dict[str, Any], termination_log: Path | None) -> None:
         )
 
 
+def summarize(text: str, max_chars: int = 300) -> str:
+    """Join the non-empty lines of an error text into one line of at most max_chars."""
+    joined = " ".join(line.strip() for line in text.splitlines() if line.strip())
+    joined = joined.rstrip(":")
+    return joined if len(joined) <= max_chars else joined[: max_chars - 3] + "..."
+
+
+def describe_error(error: BaseException) -> str:
+    """Describe an exception in one line: its type and summarized message."""
+    detail = summarize(str(error))
+    return f"{type(error).__name__}: {detail}" if detail else type(error).__name__
+
+
 def unexpected_failure(error: BaseException) -> TaskFailure:
     """Wrap an exception without a reason of its own (from Feast or the system) as a FeastError."""
-    lines = str(error).strip().splitlines()
-    detail = f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
     return TaskFailure(
         REASON_FEAST_ERROR,
-        f"{detail}. The Job log has the traceback; the Job is retried up to its backoffLimit.",
+        f"{describe_error(error)}. The Job log has the traceback; the Job is retried up to "
+        "its backoffLimit.",
         user_error=False,
     )
