@@ -1,11 +1,11 @@
 """Print how long the apply and materialize Job tasks take on the breast-cancer repo.
 
 Runs each task as the Job does, `python -m featurestore_operator.jobs`, in a
-fresh temporary repo: apply on an empty repo, apply again with nothing
-changed, the first incremental materialization (the 3-day TTL window), a
-second incremental one, and a range over all 569 days. Prints the wall time
-of each process and the task's own durationSeconds, which excludes the
-interpreter's start-up but includes importing Feast.
+fresh temporary repo. The steps are an apply on an empty repo, an apply with
+nothing changed, the first incremental materialization (the 3-day TTL
+window), a second incremental one and a range over all 569 days. Prints the
+wall time of each process and the task's own durationSeconds. The latter
+excludes the interpreter's start-up but includes importing Feast.
 
 Usage: python benchmarks/jobs_apply_materialize.py [--repeat N]
 """

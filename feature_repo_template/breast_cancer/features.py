@@ -5,11 +5,11 @@ examples/breast_cancer/scripts/prepare_data.py writes: four views of the 30
 measurements as four teams would publish them, and one of the diagnosis.
 
 The tables are read from `data/breast_cancer/` in the feature repo, a path
-that Feast resolves against the repo directory. When the environment variable
-FEATURESTORE_S3_DATA_URL (for example s3://bucket/breast_cancer) is set while
-the definitions are applied, the views read the same file names under that
-URL instead; an S3-compatible endpoint such as MinIO is then taken from
-AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, and credentials only from the
+that Feast 0.67 resolves against the repo directory. If the environment
+variable FEATURESTORE_S3_DATA_URL (for example s3://bucket/breast_cancer) is
+set while the definitions are applied, the views read the same file names
+under that URL instead. The S3 endpoint override (for MinIO) then comes from
+AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, and the credentials only from the
 standard AWS environment variables.
 """
 

@@ -11,7 +11,7 @@ Usage::
     python prepare_data.py --output DIR [--s3-url s3://bucket/prefix]
 
 With ``--s3-url`` the files are also uploaded through pyarrow's S3 client,
-which takes credentials from the standard AWS environment variables; an
+which takes credentials from the standard AWS environment variables. An
 S3-compatible endpoint (MinIO) is set with ``AWS_ENDPOINT_URL_S3`` or
 ``AWS_ENDPOINT_URL``.
 """

@@ -1,9 +1,10 @@
 """The apply task: sync the definitions into the repo and register them with Feast.
 
-Steps, all under the repo's writer lock: validate the rendered
-feature_store.yaml, sync the definition files (from the ConfigMap volume or
-a git checkout), back up a file registry, import the definitions and apply
-them through Feast's Python API, and restore the registry if that fails.
+The steps run under the repo's writer lock. The task validates the rendered
+feature_store.yaml and syncs the definition files from the ConfigMap volume
+or a git checkout. Then it backs up a file registry, imports the definitions
+and applies them through Feast's Python API. If that fails, it restores the
+registry.
 
 A failed apply leaves the new definition files in the repo, but the
 registry, which every reader of the store uses, stays as it was.
@@ -65,7 +66,7 @@ DEFINITION_APPLY_ERRORS = (
 
 @dataclass
 class GitSource:
-    """Where the definitions come from when the FeatureStore's repo source is git."""
+    """The git repository, ref and path of the definitions, and the credentials directory."""
 
     url: str
     ref: str

@@ -50,7 +50,11 @@ def definition_failure(error: BaseException, repo: Path) -> TaskFailure:
         detail = f"{type(error).__name__}: {error.msg}"
     else:
         detail = describe_error(error)
-    where = f"{file}:{line}: " if file and line else f"{file}: " if file else ""
+    where = ""
+    if file and line:
+        where = f"{file}:{line}: "
+    elif file:
+        where = f"{file}: "
     return TaskFailure(
         REASON_DEFINITION_ERROR,
         f"{where}{detail}. {FIX_HINT}",

@@ -5,9 +5,9 @@ Every apply fetches into a fresh temporary directory (`git init`, `git fetch`,
 Feast, which loads every .py file under the repo.
 
 Credentials come from files of a mounted Secret and never reach an argument,
-a URL or a log line: `username` and `password` are answered through
-GIT_ASKPASS, `ssh-privatekey` (and an optional `known_hosts`) through a GIT_SSH
-wrapper. Both helpers are fixed scripts that read the file paths from
+a URL or a log line. A GIT_ASKPASS script returns `username` and `password`,
+and a GIT_SSH wrapper passes `ssh-privatekey` (and an optional `known_hosts`)
+to ssh. Both helpers are fixed scripts that read the file paths from
 environment variables.
 """
 
@@ -110,8 +110,8 @@ def git_environment(credentials_dir: Path | None, work_dir: Path) -> dict[str, s
         {
             "GIT_TERMINAL_PROMPT": "0",
             "GIT_ALLOW_PROTOCOL": ALLOWED_PROTOCOLS,
-            # No credential helper from a system or user config answers in
-            # place of the Secret.
+            # Disable credential helpers from system or user configs, so
+            # that only the Secret supplies credentials.
             "GIT_CONFIG_COUNT": "1",
             "GIT_CONFIG_KEY_0": "credential.helper",
             "GIT_CONFIG_VALUE_0": "",

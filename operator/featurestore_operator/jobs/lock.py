@@ -5,9 +5,10 @@ materialize) holds an exclusive fcntl.flock on `<repo>/.featurestore/writer.lock
 for its whole run. The kernel releases the lock when the process exits, so a
 killed Job cannot leave a stale lock behind.
 
-NOTE: flock is shared between pods only where the volume's file system
-propagates it across nodes: local disks and NFSv4 do; some network file
-systems do not.
+NOTE: pods on different nodes exclude each other only if the volume's file
+system shares locks between its clients. Linux NFS clients do, because they
+emulate flock with byte-range locks (flock(2)). Other network file systems
+may not.
 """
 
 from __future__ import annotations

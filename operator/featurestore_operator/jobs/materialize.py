@@ -75,7 +75,7 @@ class OnlineWriteCounter:
     def install(self, store: FeatureStore) -> None:
         # NOTE: FeatureStore has no public accessor for its provider in Feast
         # 0.67. The local compute engine writes through the provider's online
-        # store object, so wrapping that instance's method sees every batch.
+        # store object, so wrapping that instance's method counts every batch.
         online_store = store._get_provider().online_store
         write_batch = online_store.online_write_batch
 

@@ -1,6 +1,6 @@
 """Sync definition files from a source directory into the feature repo.
 
-The repo on the PVC also holds files that the sync must never touch: data
+The repo on the PVC also contains files that the sync must never touch: data
 files, the registry, the online store. So the sync records the files it wrote
 in `<repo>/.featurestore/synced-files.json`, and on the next run removes only
 those recorded files that the source no longer has.
@@ -46,8 +46,8 @@ def manifest_path(repo: Path) -> Path:
 
 
 def _is_kubernetes_entry(name: str) -> bool:
-    # A ConfigMap volume holds `..data` and `..<timestamp>` entries next to
-    # the keys; a key itself cannot start with "..".
+    # A ConfigMap volume contains `..data` and `..<timestamp>` entries next to
+    # the keys. A key itself cannot start with "..".
     return name.startswith("..")
 
 
