@@ -137,6 +137,8 @@ def git_environment(credentials_dir: Path | None, work_dir: Path) -> dict[str, s
             )
 
     if ssh_key.is_file():
+        # NOTE: no test covers this SSH branch, because the test machine
+        # runs no SSH server. The HTTP password branch is tested.
         # ssh rejects a key file that others can read, and Secret volumes
         # mount files with mode 0644 by default, so use a private copy.
         key_copy = work_dir / "ssh-key"
