@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from kubernetes import client, config
 
+from tests.session import SESSION_PREFIX
+
 REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -46,7 +48,7 @@ def api_client(kubeconfig) -> client.ApiClient:
 def namespace(api_client, request) -> str:
     """Create a namespace named after the test and delete it afterwards."""
     digest = hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:6]
-    name = f"t-{digest}-{uuid.uuid4().hex[:4]}"
+    name = f"{SESSION_PREFIX}-{digest}-{uuid.uuid4().hex[:4]}"
     core = client.CoreV1Api(api_client)
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
     yield name

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
+from tests.session import SESSION_PREFIX
+
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 PREPARE_DATA_SCRIPT = REPOSITORY_ROOT / "examples" / "breast_cancer" / "scripts" / "prepare_data.py"
 
@@ -17,9 +19,13 @@ PREPARE_DATA_SCRIPT = REPOSITORY_ROOT / "examples" / "breast_cancer" / "scripts"
 class OperatorProcess:
     """The operator as a child process, so that a test can stop and restart it."""
 
-    def __init__(self, kubeconfig: Path, log_path: Path):
+    def __init__(self, kubeconfig: Path, log_path: Path, namespaces: list[str] | None = None):
         self.kubeconfig = kubeconfig
         self.log_path = log_path
+        # The session's namespaces only, so that test sessions sharing a cluster
+        # never run two operators on one object; and the example's namespace,
+        # which the end-to-end test applies as a user would.
+        self.namespaces = namespaces if namespaces is not None else [f"{SESSION_PREFIX}-*", "breast-cancer*"]
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -31,7 +37,8 @@ class OperatorProcess:
         }
         with open(self.log_path, "ab") as log_file:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "featurestore_operator", "run"],
+                [sys.executable, "-m", "featurestore_operator", "run",
+                 *(f"--namespace={pattern}" for pattern in self.namespaces)],
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
                 env=env,
