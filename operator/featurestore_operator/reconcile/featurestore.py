@@ -154,6 +154,9 @@ def reconcile(fs: dict, logger: logging.Logger, emit: EventSink) -> dict:
         update["message"] = f"apply Job {job_name} is queued"
         update["conditions"] = conditions.set_condition(found, api.CONDITION_APPLIED, None,
                                                         conditions.REASON_APPLY_QUEUED, update["message"], generation)
+        # Record the Job before it can start: the Job's events are matched to
+        # the FeatureStore by status.lastApplyJob.
+        kube.patch_status(api.FEATURESTORE_PLURAL, namespace, name, update)
         writers.release_next(namespace, name)
         return update
 
