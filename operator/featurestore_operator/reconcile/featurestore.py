@@ -197,7 +197,13 @@ def apply_outcome_status(fs: dict, job: dict, emit: EventSink) -> dict:
         found = _storage_condition(fs, found)
         views = result.get("featureViews") or []
         entities = result.get("entities") or []
-        message = f"registered {len(views)} feature views and {len(entities)} entities (Job {job_name})"
+        # A long result is cut to fit the 4 KiB termination message; totals keeps the real counts.
+        totals = result.get("totals") or {}
+        view_count = totals.get("featureViews", len(views))
+        entity_count = totals.get("entities", len(entities))
+        message = f"registered {view_count} feature views and {entity_count} entities (Job {job_name})"
+        if result.get("truncated"):
+            message += "; the lists in the status are shortened, see the Job's log for all names"
         if status.get("appliedHash") != apply_hash:
             emit(fs, "Normal", conditions.REASON_APPLY_SUCCEEDED, message)
         found = conditions.set_condition(found, api.CONDITION_APPLIED, True, conditions.REASON_APPLY_SUCCEEDED,
@@ -210,7 +216,7 @@ def apply_outcome_status(fs: dict, job: dict, emit: EventSink) -> dict:
             "appliedHash": apply_hash,
             "lastAppliedTime": outcome.end_time,
             "featureViews": views,
-            "featureViewCount": len(views),
+            "featureViewCount": view_count,
             "entities": entities,
             "dataSources": result.get("dataSources") or [],
             "featureServices": result.get("featureServices") or [],
