@@ -232,3 +232,30 @@ def test_operator_restart_during_apply(operator, custom, namespace, api_client):
     assert fs["status"]["phase"] == "Ready"
     assert fs["status"]["featureViewCount"] == 5
     assert len(batch.list_namespaced_job(namespace, label_selector=APPLY_SELECTOR).items) == 1
+
+
+def test_reapply_annotation_and_pruning(operator, custom, namespace, api_client):
+    batch = client.BatchV1Api(api_client)
+    create(custom, namespace, featurestore("pruned", {"project": "pruned", "repo": {"template": {"name": "minimal"}}}))
+    wait_for_phase(custom, namespace, PLURAL, "pruned", {"Ready"}, operator=operator)
+    applied = {read(custom, namespace, PLURAL, "pruned")["status"]["lastApplyJob"]}
+
+    for attempt in range(1, 4):
+        custom.patch_namespaced_custom_object("featurestore.dev", "v1alpha1", namespace, PLURAL, "pruned",
+                                              {"metadata": {"annotations": {"featurestore.dev/reapply": str(attempt)}}})
+
+        def new_apply_done():
+            fs = read(custom, namespace, PLURAL, "pruned")
+            status = fs.get("status") or {}
+            done = status.get("lastApplyJob") not in applied and status.get("phase") == "Ready"
+            return status.get("lastApplyJob") if done else None
+
+        applied.add(wait_for(new_apply_done, 120, f"reapply {attempt} to finish", on_timeout=operator.log_tail))
+
+    def remaining_jobs():
+        names = {job.metadata.name for job in batch.list_namespaced_job(namespace, label_selector=APPLY_SELECTOR).items}
+        return names if len(names) == 3 else None
+
+    remaining = wait_for(remaining_jobs, 30, "the oldest apply Job to be pruned")
+    assert len(applied) == 4
+    assert remaining < applied
