@@ -119,7 +119,8 @@ def _print_logs(name: str) -> int:
         return 1
     path = pod_dir / "logs" / f"{container}.log"
     if not path.exists():
-        print(f"no log yet for container {container} of pod {namespace}/{pod_name}: it has not started", file=sys.stderr)
+        message = f"no log yet for container {container} of pod {namespace}/{pod_name}: it has not started"
+        print(message, file=sys.stderr)
         return 1
     sys.stdout.write(path.read_text(errors="replace"))
     return 0
