@@ -155,8 +155,12 @@ class NodeAgent:
 
     # --- watches --------------------------------------------------------------
 
-    def watch_forever(self, what: str, list_function_name: str, handle, **kwargs) -> None:
-        """List, then watch, and start over on expiry or error, until the node stops."""
+    def watch_forever(self, what: str, list_function_name: str, handle, on_listed=None, **kwargs) -> None:
+        """List, then watch, and start over on expiry or error, until the node stops.
+
+        on_listed, if given, receives the uids of each full listing, so objects
+        deleted while no watch ran are noticed too.
+        """
         api_client = self.new_client()
         api = client.CoreV1Api(api_client)
         list_function = getattr(api, list_function_name)
@@ -165,6 +169,8 @@ class NodeAgent:
                 listing = list_function(**kwargs)
                 for item in listing.items:
                     handle("ADDED", to_dict(api_client, item))
+                if on_listed is not None:
+                    on_listed({item.metadata.uid for item in listing.items})
                 stream = watch.Watch()
                 for event in stream.stream(
                     list_function, resource_version=listing.metadata.resource_version, timeout_seconds=WATCH_SECONDS,
@@ -212,6 +218,18 @@ class NodeAgent:
             self.workers[uid] = worker
             worker.start()
 
+    def on_pods_listed(self, uids: set[str]) -> None:
+        """Stop the workers of pods that no longer exist: their DELETED event came while no watch ran."""
+        with self.lock:
+            gone = {uid: worker for uid, worker in self.workers.items() if uid not in uids}
+            for uid in gone:
+                self.workers.pop(uid)
+        for uid, worker in gone.items():
+            if not worker.done.is_set():
+                log.info("pod %s/%s no longer exists: stopping its containers", worker.namespace, worker.name)
+            worker.stop(0)
+            threading.Thread(target=self._remove_pod_files, args=(uid, worker), daemon=True).start()
+
     def _fail_orphan(self, pod: dict) -> None:
         """Mark a pod that a previous node process was running as Failed: its processes are gone."""
         message = "the devcluster node restarted while this pod ran; its containers were stopped"
@@ -258,7 +276,7 @@ class NodeAgent:
             threading.Thread(target=self.heartbeat_loop, name="heartbeat", daemon=True),
             threading.Thread(
                 target=self.watch_forever,
-                args=("pod", "list_pod_for_all_namespaces", self.on_pod),
+                args=("pod", "list_pod_for_all_namespaces", self.on_pod, self.on_pods_listed),
                 kwargs={"field_selector": f"spec.nodeName={self.node_name}"},
                 name="pods",
                 daemon=True,

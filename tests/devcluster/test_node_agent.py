@@ -1,9 +1,13 @@
 """The node agent registers a Node with capacity, keeps it Ready and provides the default StorageClass."""
 
 import os
+from pathlib import Path
 
+import yaml
 from kubernetes import client
-from podtools import wait_for
+from podtools import process_exists, python_container, wait_for
+
+from devcluster.node.agent import NodeAgent
 
 NODE_NAME = "devcluster-node"
 
@@ -44,3 +48,24 @@ def test_default_storage_class(api_client):
     assert standard.metadata.annotations["storageclass.kubernetes.io/is-default-class"] == "true"
     assert standard.reclaim_policy == "Delete"
     assert standard.volume_binding_mode == "Immediate"
+
+
+def test_listing_stops_vanished_pod_worker(kubeconfig, tmp_path):
+    # A pod deleted while the watch was down never sends DELETED: the next listing lacks it.
+    server = yaml.safe_load(Path(kubeconfig).read_text())["clusters"][0]["cluster"]["server"]
+    agent = NodeAgent(Path(kubeconfig), tmp_path, NODE_NAME, int(server.rsplit(":", 1)[1]))
+    pod = {
+        # The namespace does not exist, so this worker's status updates touch no real pod.
+        "metadata": {"name": "vanished", "namespace": "devcluster-no-such-namespace", "uid": "vanished-uid"},
+        "spec": {"restartPolicy": "Never", "containers": [python_container("main", "import time; time.sleep(600)")]},
+    }
+    agent.on_pod("ADDED", pod)
+    worker = agent.workers["vanished-uid"]
+    run = wait_for(lambda: worker.runs.get("main"), 30, "the worker to start the container")
+    assert process_exists(run.process.pid)
+
+    agent.on_pods_listed(set())
+
+    assert worker.done.wait(15)
+    assert not process_exists(run.process.pid)
+    assert "vanished-uid" not in agent.workers

@@ -252,6 +252,18 @@ def test_deleted_pod_process_killed(core, namespace, state_dir):
     assert not process_exists(pid)
 
 
+def test_force_deleted_pod_process_killed(core, namespace, state_dir, kubectl):
+    script = "import os, time; print(os.getpid(), flush=True); time.sleep(600)"
+    core.create_namespaced_pod(namespace, _sleeping_pod("forced", script, grace_seconds=30))
+    wait_phase(core, namespace, "forced", ("Running",))
+    pid = _pid_from_log(state_dir, namespace, "forced")
+
+    # The API server removes the pod at once, so the node learns of it only from the DELETED event.
+    kubectl("delete", "pod", "forced", "-n", namespace, "--force", "--grace-period=0")
+
+    wait_for(lambda: not process_exists(pid), 15, f"the force-deleted pod's process {pid} to be killed")
+
+
 def test_sigterm_ignored_killed_after_grace(core, namespace, state_dir):
     script = """
         import os, signal, time
