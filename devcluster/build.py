@@ -70,18 +70,35 @@ def _go_env() -> dict[str, str]:
     return env
 
 
+PROGRESS_INTERVAL_SECONDS = 30
+
+
 def _run_go_build(module_dir: Path, packages: list[str], output: str, ldflags: str) -> None:
+    """Run go build -v, logging how many packages it has compiled every half minute."""
     go = shutil.which("go")
     if go is None:
         raise BuildError("go not found on PATH: install Go 1.26 or newer to build the control plane")
-    command = [go, "build", "-trimpath", "-ldflags", ldflags, "-o", output, *packages]
-    log.info("building %s (cold builds take several minutes on 2 cores)", ", ".join(packages))
+    command = [go, "build", "-v", "-trimpath", "-ldflags", ldflags, "-o", output, *packages]
+    log.info("building %s (a cold build takes about 10 minutes on 2 cores)", ", ".join(packages))
     started = time.monotonic()
-    completed = subprocess.run(
+    reported = started
+    compiled = 0
+    tail: list[str] = []
+    process = subprocess.Popen(
         command, cwd=module_dir, env=_go_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
-    if completed.returncode != 0:
-        raise BuildError(f"go build in {module_dir} failed (exit {completed.returncode}):\n{completed.stdout[-4000:]}")
+    assert process.stdout is not None
+    for line in process.stdout:
+        # With -v, go prints each package's import path as it compiles it.
+        compiled += 1
+        tail = (tail + [line.rstrip()])[-60:]
+        if time.monotonic() - reported >= PROGRESS_INTERVAL_SECONDS:
+            reported = time.monotonic()
+            log.info("  %d packages compiled, %.0f s so far (last: %s)", compiled, reported - started, line.strip())
+    returncode = process.wait()
+    if returncode != 0:
+        output_tail = "\n".join(tail)
+        raise BuildError(f"go build in {module_dir} failed (exit {returncode}):\n{output_tail}")
     log.info("built %s in %.0f s", ", ".join(packages), time.monotonic() - started)
 
 
