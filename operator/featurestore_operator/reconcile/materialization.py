@@ -1,7 +1,10 @@
 """Converge one Materialization: a one-shot Job or a CronJob, and its status from each run."""
 
 import datetime
+import json
 import logging
+
+from kubernetes import client
 
 from featurestore_operator import api, kube, results, writers
 from featurestore_operator import status as conditions
@@ -56,6 +59,37 @@ def _ensure_cronjob(desired: dict, logger: logging.Logger) -> None:
         logger.info("updated CronJob %s/%s", namespace, name)
 
 
+# CronJob fields that the Materialization's spec sets under the same name.
+_CRONJOB_FIELDS = ("schedule", "timeZone", "startingDeadlineSeconds", "concurrencyPolicy",
+                   "successfulJobsHistoryLimit", "failedJobsHistoryLimit")
+
+
+def _rejection_message(mat: dict, error: client.ApiException) -> str:
+    """Return a status message for a Job or CronJob that the API server rejected as invalid (422)."""
+    try:
+        body = json.loads(error.body)
+        detail = body["message"]
+        rejected = [cause.get("field") or "" for cause in (body.get("details") or {}).get("causes") or []]
+    except (TypeError, ValueError, KeyError):
+        detail, rejected = str(error.reason), []
+
+    # Fields of the pod template come from the runner settings of the
+    # Materialization, merged over those of its FeatureStore.
+    fields = set()
+    for field in rejected:
+        if not field.startswith("spec."):
+            continue
+        name = field.removeprefix("spec.")
+        fields.add(f"spec.{name}" if name in _CRONJOB_FIELDS else "spec.runner")
+
+    store = materialization_spec(mat)["featureStore"]
+    fix = " or ".join(sorted(fields)) if fields else "the spec"
+    if "spec.runner" in fields:
+        fix += f" (here or in FeatureStore {store!r})"
+    kind = "CronJob" if materialization_spec(mat).get("schedule") else "Job"
+    return f"the API server rejected the {kind} built from this Materialization: {detail}. Fix {fix}"
+
+
 def reconcile(mat: dict, logger: logging.Logger, emit: EventSink) -> dict:
     """Converge the Materialization's Job or CronJob and return the status fields to merge."""
     namespace = mat["metadata"]["namespace"]
@@ -105,9 +139,22 @@ def reconcile(mat: dict, logger: logging.Logger, emit: EventSink) -> dict:
                 emit(mat, "Normal", "RunQueued", f"materialization Job {job_name} created")
                 update["lastJob"] = job_name
     except UnresolvedReference as problem:
+        if status.get("message") != problem.message:
+            emit(mat, "Warning", problem.reason, problem.message)
         return _failed(mat, problem.reason, problem.message)
     except ValueError as error:
         return _failed(mat, conditions.REASON_FAILED, f"invalid spec: {error}")
+    except client.ApiException as error:
+        # The CRD cannot check everything that the Job and CronJob APIs check,
+        # such as the cron expression's values or the time zone. So a 422 here
+        # means an invalid spec, and a retry would only repeat it.
+        if error.status != 422:
+            raise
+        message = _rejection_message(mat, error)
+        if status.get("message") != message:
+            emit(mat, "Warning", conditions.REASON_INVALID_SPEC, message)
+            logger.warning("%s", message)
+        return _failed(mat, conditions.REASON_INVALID_SPEC, message)
 
     if spec.get("schedule"):
         suspended = spec.get("suspend")
