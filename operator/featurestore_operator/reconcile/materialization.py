@@ -11,7 +11,7 @@ from featurestore_operator import status as conditions
 from featurestore_operator.reconcile.featurestore import EventSink
 from featurestore_operator.reconcile.references import UnresolvedReference, check_secrets
 from featurestore_operator.resources.materialization import build_materialization_cronjob, build_materialization_job
-from featurestore_operator.resources.names import materialization_job_name
+from featurestore_operator.resources.names import cronjob_name, materialization_job_name
 from featurestore_operator.resources.spec import materialization_spec
 from featurestore_operator.settings import SETTINGS
 
@@ -57,6 +57,18 @@ def _ensure_cronjob(desired: dict, logger: logging.Logger) -> None:
         kube.batch().replace_namespaced_cron_job(name, namespace, {**desired, "metadata": {
             **desired["metadata"], "resourceVersion": current["metadata"]["resourceVersion"]}})
         logger.info("updated CronJob %s/%s", namespace, name)
+
+
+def _delete_cronjob(namespace: str, mat_name: str, logger: logging.Logger) -> None:
+    """Delete the CronJob of a Materialization whose schedule was removed, if it has one.
+
+    The Background propagation deletes the CronJob's Jobs too, a running one included.
+    """
+    name = cronjob_name(mat_name)
+    deleted = kube.ignore_missing(kube.batch().delete_namespaced_cron_job, name, namespace,
+                                  propagation_policy="Background")
+    if deleted is not None:
+        logger.info("deleted CronJob %s/%s because spec.schedule was removed", namespace, name)
 
 
 # CronJob fields that the Materialization's spec sets under the same name.
@@ -131,6 +143,7 @@ def reconcile(mat: dict, logger: logging.Logger, emit: EventSink) -> dict:
             check_secrets(namespace, {"spec": cronjob["spec"]["jobTemplate"]["spec"]})
             _ensure_cronjob(cronjob, logger)
         else:
+            _delete_cronjob(namespace, mat["metadata"]["name"], logger)
             job_name = materialization_job_name(mat["metadata"]["name"], run_id(mat))
             job = build_materialization_job(mat, fs, job_name, SETTINGS.runner_image)
             check_secrets(namespace, job)
