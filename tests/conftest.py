@@ -9,13 +9,14 @@ import hashlib
 import os
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
 import pytest
 from kubernetes import client, config
 
-from tests.session import SESSION_PREFIX
+from tests.session import CREATED_NAMESPACES, SESSION_PREFIX
 
 REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,17 +47,18 @@ def api_client(kubeconfig) -> client.ApiClient:
 
 @pytest.fixture
 def namespace(api_client, request) -> str:
-    """Create a namespace named after the test and delete it afterwards."""
+    """Create a namespace named after the test; it is deleted at the end of the session.
+
+    Deleting it at once would race with the operator: a FeatureStore has the
+    operator's finalizer, so the namespace waits for the operator, which the
+    session fixture stops last.
+    """
     digest = hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:6]
     name = f"{SESSION_PREFIX}-{digest}-{uuid.uuid4().hex[:4]}"
     core = client.CoreV1Api(api_client)
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
-    yield name
-    try:
-        core.delete_namespace(name)
-    except client.ApiException as error:
-        if error.status != 404:
-            raise
+    CREATED_NAMESPACES.append(name)
+    return name
 
 
 @pytest.fixture(scope="session")

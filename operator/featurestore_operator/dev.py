@@ -83,7 +83,8 @@ def up() -> Path:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(log_path, "ab") as log_file:
             process = subprocess.Popen(
-                [sys.executable, "-m", "featurestore_operator", "run"],
+                # Every namespace except those of test sessions, which run operators of their own.
+                [sys.executable, "-m", "featurestore_operator", "run", "--namespace=!fsttest*"],
                 stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
                 env={**os.environ, "KUBECONFIG": str(kubeconfig)}, start_new_session=True,
             )

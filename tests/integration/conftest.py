@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
-from tests.session import SESSION_PREFIX
+from tests.session import CREATED_NAMESPACES, SESSION_PREFIX, delete_namespaces
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 PREPARE_DATA_SCRIPT = REPOSITORY_ROOT / "examples" / "breast_cancer" / "scripts" / "prepare_data.py"
@@ -23,9 +23,8 @@ class OperatorProcess:
         self.kubeconfig = kubeconfig
         self.log_path = log_path
         # The session's namespaces only, so that test sessions sharing a cluster
-        # never run two operators on one object; and the example's namespace,
-        # which the end-to-end test applies as a user would.
-        self.namespaces = namespaces if namespaces is not None else [f"{SESSION_PREFIX}-*", "breast-cancer*"]
+        # never run two operators on one object.
+        self.namespaces = namespaces if namespaces is not None else [f"{SESSION_PREFIX}-*"]
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -66,12 +65,15 @@ def crds(kubectl):
 
 
 @pytest.fixture(scope="session")
-def operator(kubeconfig, crds, tmp_path_factory):
+def operator(kubeconfig, api_client, crds, tmp_path_factory):
     process = OperatorProcess(kubeconfig, tmp_path_factory.mktemp("operator") / "operator.log")
     process.start()
     try:
         yield process
     finally:
+        # The test namespaces go first, while the operator can still remove its finalizers.
+        if process.process is not None and process.process.poll() is None:
+            delete_namespaces(api_client, CREATED_NAMESPACES)
         process.stop()
 
 
