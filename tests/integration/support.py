@@ -76,7 +76,26 @@ def create_namespace(core: client.CoreV1Api, label: str) -> str:
     return name
 
 
-def delete_namespace(core: client.CoreV1Api, name: str) -> None:
+def delete_namespace(core: client.CoreV1Api, name: str, timeout: float = 60) -> None:
+    """Delete a namespace after its FeatureStores, while the operator still runs to remove their finalizer.
+
+    kopf puts a finalizer on each FeatureStore that it handles. A namespace
+    deleted after the operator stopped would keep its FeatureStores, and so
+    stay Terminating, for good.
+    """
+    custom = client.CustomObjectsApi(core.api_client)
+    stores = custom.list_namespaced_custom_object(GROUP, VERSION, name, "featurestores")["items"]
+    for store in stores:
+        try:
+            custom.delete_namespaced_custom_object(GROUP, VERSION, name, "featurestores", store["metadata"]["name"])
+        except client.ApiException as error:
+            if error.status != 404:
+                raise
+
+    def stores_gone():
+        return not custom.list_namespaced_custom_object(GROUP, VERSION, name, "featurestores")["items"]
+
+    wait_for(stores_gone, timeout, f"the FeatureStores of namespace {name} to be deleted")
     try:
         core.delete_namespace(name)
     except client.ApiException as error:

@@ -10,6 +10,8 @@ from tests.integration.support import (
     GROUP,
     VERSION,
     create,
+    create_namespace,
+    delete_namespace,
     featurestore,
     is_missing,
     materialization,
@@ -58,15 +60,26 @@ def overlapping_pairs(jobs: list) -> list[str]:
     return overlaps
 
 
-def test_writers_of_one_store_never_overlap(operator, custom, namespace, api_client, pod_log):
+@pytest.fixture(scope="module")
+def store_namespace(operator, api_client):
+    """Create the module's namespace, and delete its FeatureStores before the operator stops."""
+    core = client.CoreV1Api(api_client)
+    name = create_namespace(core, "writers")
+    try:
+        yield name
+    finally:
+        delete_namespace(core, name)
+
+
+def test_writers_of_one_store_never_overlap(operator, custom, store_namespace, api_client, pod_log):
     core = client.CoreV1Api(api_client)
     batch = client.BatchV1Api(api_client)
-    definitions_configmap(core, namespace, CANCER_DEFINITIONS)
-    create(custom, namespace, featurestore("writers", {"project": "writers",
-                                                       "repo": {"configMap": {"name": "definitions"}}}))
-    first = wait_for_phase(custom, namespace, STORE_PLURAL, "writers", {"Ready", "Failed"}, operator=operator)
+    definitions_configmap(core, store_namespace, CANCER_DEFINITIONS)
+    spec = {"project": "writers", "repo": {"configMap": {"name": "definitions"}}}
+    create(custom, store_namespace, featurestore("writers", spec))
+    first = wait_for_phase(custom, store_namespace, STORE_PLURAL, "writers", {"Ready", "Failed"}, operator=operator)
     assert first["status"]["phase"] == "Ready", first["status"].get("message")
-    prepare_breast_cancer_data(api_client, namespace, "writers-repo", pod_log)
+    prepare_breast_cancer_data(api_client, store_namespace, "writers-repo", pod_log)
 
     # Four runs and a new apply, all queued within a second or two.
     now = datetime.datetime.now(datetime.timezone.utc)
@@ -79,21 +92,21 @@ def test_writers_of_one_store_never_overlap(operator, custom, namespace, api_cli
         "range-week": last_week,
     }
     for name, spec in runs.items():
-        create(custom, namespace, materialization(name, {"featureStore": "writers", **spec}))
-    definitions_configmap(core, namespace, CANCER_DEFINITIONS + "\n# Edited while the materializations run.\n")
+        create(custom, store_namespace, materialization(name, {"featureStore": "writers", **spec}))
+    definitions_configmap(core, store_namespace, CANCER_DEFINITIONS + "\n# Edited while the materializations run.\n")
 
     for name in runs:
-        mat = wait_for_phase(custom, namespace, MAT_PLURAL, name, {"Succeeded", "Failed"}, timeout=300,
+        mat = wait_for_phase(custom, store_namespace, MAT_PLURAL, name, {"Succeeded", "Failed"}, timeout=300,
                              operator=operator)
         assert mat["status"]["phase"] == "Succeeded", f"{name}: {mat['status'].get('message')}"
 
     def edit_applied():
-        status = read(custom, namespace, STORE_PLURAL, "writers")["status"]
+        status = read(custom, store_namespace, STORE_PLURAL, "writers")["status"]
         return status.get("phase") == "Ready" and status.get("appliedHash") != first["status"]["appliedHash"]
 
     wait_for(edit_applied, 300, "the edited definitions to be applied", on_timeout=operator.log_tail)
 
-    jobs = batch.list_namespaced_job(namespace, label_selector=f"{GROUP}/featurestore=writers").items
+    jobs = batch.list_namespaced_job(store_namespace, label_selector=f"{GROUP}/featurestore=writers").items
     tasks = sorted(job.metadata.labels[f"{GROUP}/task"] for job in jobs)
     assert tasks == ["apply", "apply", "materialize", "materialize", "materialize", "materialize"]
     assert [job.metadata.name for job in jobs if not job.status.succeeded] == []
@@ -103,14 +116,14 @@ def test_writers_of_one_store_never_overlap(operator, custom, namespace, api_cli
 @pytest.mark.xfail(strict=True, reason=(
     "writers.release_next() runs on the DELETED events of the store's Jobs after the store is gone, "
     "and then creates the Lease again without an owner, so nothing ever deletes it"))
-def test_deleted_store_leaves_no_lease(operator, custom, namespace, api_client):
+def test_deleted_store_leaves_no_lease(operator, custom, store_namespace, api_client):
     coordination = client.CoordinationV1Api(api_client)
-    create(custom, namespace, featurestore("short-lived", {"project": "short_lived",
-                                                           "repo": {"template": {"name": "minimal"}}}))
-    wait_for_phase(custom, namespace, STORE_PLURAL, "short-lived", {"Ready"}, operator=operator)
-    assert not is_missing(coordination.read_namespaced_lease, "short-lived-writer", namespace)
+    spec = {"project": "short_lived", "repo": {"template": {"name": "minimal"}}}
+    create(custom, store_namespace, featurestore("short-lived", spec))
+    wait_for_phase(custom, store_namespace, STORE_PLURAL, "short-lived", {"Ready"}, operator=operator)
+    assert not is_missing(coordination.read_namespaced_lease, "short-lived-writer", store_namespace)
 
-    custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, STORE_PLURAL, "short-lived")
+    custom.delete_namespaced_custom_object(GROUP, VERSION, store_namespace, STORE_PLURAL, "short-lived")
 
-    wait_for(lambda: is_missing(coordination.read_namespaced_lease, "short-lived-writer", namespace), 60,
+    wait_for(lambda: is_missing(coordination.read_namespaced_lease, "short-lived-writer", store_namespace), 60,
              "the writer Lease to be deleted with its store")
