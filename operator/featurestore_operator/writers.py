@@ -38,14 +38,17 @@ def _store_jobs(namespace: str, fs_name: str) -> list[dict]:
     return [kube.to_dict(job) for job in jobs]
 
 
-def _read_or_create_lease(namespace: str, fs_name: str, fs: dict | None) -> client.V1Lease:
+def _read_or_create_lease(namespace: str, fs_name: str, fs: dict) -> client.V1Lease:
     name = lease_name(fs_name)
     lease = kube.ignore_missing(kube.coordination().read_namespaced_lease, name, namespace)
     if lease is not None:
         return lease
-    metadata = client.V1ObjectMeta(name=name, namespace=namespace, labels={api.LABEL_MANAGED_BY: api.MANAGED_BY})
-    if fs is not None:
-        metadata.owner_references = [owner_reference(fs, controller=False)]
+    metadata = client.V1ObjectMeta(
+        name=name,
+        namespace=namespace,
+        labels={api.LABEL_MANAGED_BY: api.MANAGED_BY},
+        owner_references=[owner_reference(fs, controller=False)],
+    )
     body = client.V1Lease(metadata=metadata, spec=client.V1LeaseSpec(lease_duration_seconds=LEASE_DURATION_SECONDS))
     try:
         return kube.coordination().create_namespaced_lease(namespace, body)
@@ -69,16 +72,21 @@ def _take_lease(lease: client.V1Lease, holder: str | None) -> bool:
     return True
 
 
-def _store_applied(fs: dict | None) -> bool:
-    return fs is not None and bool((fs.get("status") or {}).get("appliedHash"))
+def _store_applied(fs: dict) -> bool:
+    return bool((fs.get("status") or {}).get("appliedHash"))
 
 
 def release_next(namespace: str, fs_name: str) -> str | None:
     """Un-suspend the next queued writer Job of a store if none is running; return its name."""
+    fs = kube.read_featurestore(namespace, fs_name)
+    if fs is None:
+        # Without the store nothing may run: its apply Jobs are being deleted
+        # with it, and materialize Jobs wait for a store that has been applied.
+        # Making a Lease now would leave one that no owner ever deletes.
+        return None
     jobs = _store_jobs(namespace, fs_name)
     unfinished = [job for job in jobs if not is_finished(job)]
     running = [job for job in unfinished if not job["spec"].get("suspend")]
-    fs = kube.read_featurestore(namespace, fs_name)
     lease = _read_or_create_lease(namespace, fs_name, fs)
 
     holder = lease.spec.holder_identity

@@ -113,9 +113,6 @@ def test_writers_of_one_store_never_overlap(operator, custom, store_namespace, a
     assert overlapping_pairs(jobs) == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "writers.release_next() runs on the DELETED events of the store's Jobs after the store is gone, "
-    "and then creates the Lease again without an owner, so nothing ever deletes it"))
 def test_deleted_store_leaves_no_lease(operator, custom, store_namespace, api_client):
     coordination = client.CoordinationV1Api(api_client)
     spec = {"project": "short_lived", "repo": {"template": {"name": "minimal"}}}

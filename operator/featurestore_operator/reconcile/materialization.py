@@ -38,9 +38,17 @@ def _failed(mat: dict, reason: str, message: str) -> dict:
 
 
 def _unknown_views(mat: dict, fs: dict) -> list[str]:
+    """Return the requested views that the store's status does not list.
+
+    A status whose list was shortened (more views than it names) cannot tell,
+    so then none are called unknown and the Job itself checks every name.
+    """
+    status = fs.get("status") or {}
+    known = status.get("featureViews") or []
+    if status.get("featureViewCount", len(known)) > len(known):
+        return []
     wanted = materialization_spec(mat).get("featureViews") or []
-    known = set((fs.get("status") or {}).get("featureViews") or [])
-    return [view for view in wanted if view not in known]
+    return [view for view in wanted if view not in set(known)]
 
 
 def _ensure_cronjob(desired: dict, logger: logging.Logger) -> None:
