@@ -21,6 +21,7 @@ def run(namespaces: list[str], liveness: str | None, verbose: bool) -> int:
     logging.getLogger("urllib3").setLevel(logging.WARNING)
     chosen = namespaces or list(SETTINGS.namespaces)
     kopf.run(
+        memo=kopf.Memo(namespaces=chosen),
         standalone=True,
         clusterwide=not chosen,
         namespaces=chosen,

@@ -259,3 +259,22 @@ def test_reapply_annotation_and_pruning(operator, custom, namespace, api_client)
     remaining = wait_for(remaining_jobs, 30, "the oldest apply Job to be pruned")
     assert len(applied) == 4
     assert remaining < applied
+
+
+def test_store_deletes_without_operator(operator, custom, namespace):
+    create(custom, namespace, featurestore("orphan", {"project": "orphan", "repo": {"template": {"name": "minimal"}}}))
+    wait_for_phase(custom, namespace, PLURAL, "orphan", {"Ready"}, operator=operator)
+    operator.stop()
+    try:
+        custom.delete_namespaced_custom_object("featurestore.dev", "v1alpha1", namespace, PLURAL, "orphan")
+
+        def gone():
+            try:
+                read(custom, namespace, PLURAL, "orphan")
+            except client.ApiException as error:
+                return error.status == 404
+            return False
+
+        wait_for(gone, 30, "the FeatureStore to be deleted while the operator is stopped")
+    finally:
+        operator.start()

@@ -1,4 +1,8 @@
-"""FeatureStore handlers: converge on create, update, resume and a periodic resync."""
+"""FeatureStore handlers: converge on create, update and resume.
+
+Changes that the API server does not signal (a ConfigMap or Secret that
+changes or appears) are picked up by the resync thread in resync.py.
+"""
 
 import logging
 
@@ -7,21 +11,12 @@ import kopf
 from featurestore_operator import api
 from featurestore_operator.handlers.common import emit, plain
 from featurestore_operator.reconcile import featurestore, jobs
-from featurestore_operator.settings import SETTINGS
 
 
 @kopf.on.resume(api.GROUP, api.VERSION, api.FEATURESTORE_PLURAL)
 @kopf.on.create(api.GROUP, api.VERSION, api.FEATURESTORE_PLURAL)
 @kopf.on.update(api.GROUP, api.VERSION, api.FEATURESTORE_PLURAL)
 def reconcile_featurestore(body: kopf.Body, patch: kopf.Patch, logger: logging.Logger, **_) -> None:
-    patch.status.update(featurestore.reconcile(plain(body), logger, emit))
-
-
-# The ConfigMap of definitions and the Secrets can change without any change
-# to the FeatureStore: a periodic pass notices and applies again.
-@kopf.timer(api.GROUP, api.VERSION, api.FEATURESTORE_PLURAL, interval=SETTINGS.resync_seconds,
-            initial_delay=SETTINGS.resync_seconds)
-def resync_featurestore(body: kopf.Body, patch: kopf.Patch, logger: logging.Logger, **_) -> None:
     patch.status.update(featurestore.reconcile(plain(body), logger, emit))
 
 

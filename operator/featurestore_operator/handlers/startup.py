@@ -5,12 +5,12 @@ import logging
 
 import kopf
 
-from featurestore_operator import api
+from featurestore_operator import api, resync
 from featurestore_operator.settings import SETTINGS
 
 
 @kopf.on.startup()
-def configure(settings: kopf.OperatorSettings, logger: logging.Logger, **_) -> None:
+def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.Logger, **_) -> None:
     # The operator's own finalizer and annotation names, so that they never
     # collide with another kopf operator's on the same objects.
     settings.persistence.finalizer = f"{api.GROUP}/finalizer"
@@ -29,6 +29,13 @@ def configure(settings: kopf.OperatorSettings, logger: logging.Logger, **_) -> N
     settings.posting.level = logging.INFO
     logger.info("featurestore-operator starting: runner image %s, resync every %d s",
                 SETTINGS.runner_image, SETTINGS.resync_seconds)
+    memo.resync_stop = resync.start(list(memo.get("namespaces") or []))
+
+
+@kopf.on.cleanup()
+def stop_resync(memo: kopf.Memo, **_) -> None:
+    if memo.get("resync_stop") is not None:
+        memo.resync_stop.set()
 
 
 @kopf.on.probe(id="now")
