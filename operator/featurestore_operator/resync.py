@@ -71,9 +71,9 @@ def resync_once(patterns: list[str]) -> int:
         try:
             update = featurestore.reconcile(fs, log, post_event)
             kube.patch_status(api.FEATURESTORE_PLURAL, metadata["namespace"], metadata["name"], update)
-        except client.ApiException as error:
-            log.warning("resync of FeatureStore %s/%s failed, next pass retries: %s",
-                        metadata["namespace"], metadata["name"], error.reason)
+        except Exception:  # noqa: BLE001 - one broken store must not stop the pass over the others
+            log.exception("resync of FeatureStore %s/%s failed; the next pass retries",
+                          metadata["namespace"], metadata["name"])
         checked += 1
     return checked
 
