@@ -77,6 +77,14 @@ def test_restricted_operator_applies_and_schedules(restricted_operator, custom, 
                          operator=restricted_operator)
     assert mat["status"]["phase"] == "Scheduled", mat["status"].get("message")
 
+    # The minimal template has no data, so the run fails in Feast; what matters is
+    # that every call the operator makes on the way is allowed.
+    create(custom, namespace, materialization("once", {"featureStore": "rbac"}))
+    once = wait_for_phase(custom, namespace, "materializations", "once", {"Succeeded", "Failed"},
+                          operator=restricted_operator)
+    assert once["status"].get("runs"), once["status"].get("message")
+
+    # An RBAC denial reads 'X is forbidden: User "system:serviceaccount:..." cannot VERB ...'.
+    # Other 403s, such as creating in a namespace being deleted, are not about the role.
     log = restricted_operator.log_path.read_text()
-    assert "Forbidden" not in log
-    assert " 403" not in log
+    assert 'forbidden: User "system:serviceaccount:' not in log
