@@ -128,7 +128,7 @@ def write_kubeconfig(directory: Path, paths: dict[str, Path], apiserver_port: in
 
 def _choose_ports(previous: dict[str, int] | None, apiserver_port: int | None) -> dict[str, int]:
     """Keep the previous run's ports where they are still free, so old kubeconfigs keep working."""
-    names = ["etcd_client", "etcd_peer", "apiserver", "controller_manager", "scheduler"]
+    names = ["etcd_client", "etcd_peer", "apiserver", "controller_manager", "scheduler", "kubelet"]
     ports: dict[str, int] = {}
     for name in names:
         if name == "apiserver" and apiserver_port:
@@ -184,6 +184,11 @@ def _apiserver_command(binary: Path, paths: dict[str, Path], ports: dict[str, in
         # The endpoints of the kubernetes Service would be 127.0.0.1, which the
         # API rejects; nothing in this cluster routes through that Service.
         "--endpoint-reconciler-type=none",
+        # Reach the node (kubectl logs, exec) at its InternalIP 127.0.0.1, never by
+        # looking up its host name, which would send a DNS query off this machine.
+        "--kubelet-preferred-address-types=InternalIP",
+        f"--kubelet-client-certificate={paths['admin_cert']}",
+        f"--kubelet-client-key={paths['admin_key']}",
         "--v=1",
     ]
 
@@ -224,6 +229,7 @@ def _node_command(directory: Path, kubeconfig: Path, ports: dict[str, int]) -> l
         f"--state-dir={directory}",
         f"--node-name={NODE_NAME}",
         f"--apiserver-port={ports['apiserver']}",
+        f"--kubelet-port={ports['kubelet']}",
     ]
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from kubernetes import client, config, watch
 
+from devcluster.node.logserver import LogServer
 from devcluster.node.provisioner import Provisioner, ensure_storage_class
 from devcluster.node.runtime import NodeContext, PodWorker, kill_leftover_pods, now
 from devcluster.versions import KUBERNETES_VERSION
@@ -46,13 +47,15 @@ def to_dict(api_client: client.ApiClient, obj) -> dict:
 
 
 class NodeAgent:
-    def __init__(self, kubeconfig: Path, state_dir: Path, node_name: str, apiserver_port: int):
+    def __init__(self, kubeconfig: Path, state_dir: Path, node_name: str, apiserver_port: int,
+                 kubelet_port: int = 0):
         self.kubeconfig = kubeconfig
         self.state_dir = state_dir
         self.node_name = node_name
         self.stop_event = threading.Event()
         self.capacity = node_capacity(state_dir)
         self.context = NodeContext(self.new_client, state_dir, node_name, apiserver_port, self.capacity)
+        self.kubelet_port = kubelet_port
         self.workers: dict[str, PodWorker] = {}
         # Uids of pods whose deletion a thread is finishing, so later events start no second one.
         self.deleting: set[str] = set()
@@ -124,7 +127,7 @@ class NodeAgent:
                 "systemUUID": "",
                 "bootID": "",
             },
-            "daemonEndpoints": {"kubeletEndpoint": {"Port": 0}},
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": self.kubelet_port}},
         }
         self.core.patch_node_status(self.node_name, {"status": status})
 
@@ -268,8 +271,20 @@ class NodeAgent:
 
     # --- run ------------------------------------------------------------------
 
+    def _pod_running(self, uid: str) -> bool:
+        worker = self.workers.get(uid)
+        return worker is not None and not worker.done.is_set()
+
+    def start_log_server(self) -> None:
+        """Serve `kubectl logs` on the kubelet port, with the cluster's certificates."""
+        pki = self.state_dir / "pki"
+        LogServer(self.state_dir / "pods", self.kubelet_port, pki / "ca.crt", pki / "apiserver.crt",
+                  pki / "apiserver.key", self._pod_running).start()
+
     def run(self) -> None:
         kill_leftover_pods(self.state_dir / "pods")
+        if self.kubelet_port:
+            self.start_log_server()
         self.register()
         provisioner = Provisioner(self.core, self.state_dir / "volumes")
         threads = [
