@@ -31,7 +31,8 @@ class OperatorProcess:
         env = {
             **os.environ,
             "KUBECONFIG": str(self.kubeconfig),
-            # Short resync in tests, so a changed ConfigMap is noticed within seconds.
+            # Short resync in tests, so a Secret created late is noticed within seconds.
+            # ConfigMap edits need no resync: the operator watches ConfigMaps.
             "FEATURESTORE_RESYNC_SECONDS": "5",
         }
         with open(self.log_path, "ab") as log_file:

@@ -126,6 +126,7 @@ def test_configmap_edit_reapplies(operator, custom, namespace, api_client):
         120, "the second feature view to be registered", on_timeout=operator.log_tail)
     assert second["status"]["featureViews"] == ["driver_stats", "driver_trips"]
     assert second["status"]["lastApplyJob"] != first["status"]["lastApplyJob"]
+    assert f"ConfigMap {namespace}/definitions changed: reconciling FeatureStore drivers" in operator.log_tail(400)
     assert len(batch.list_namespaced_job(namespace, label_selector=APPLY_SELECTOR).items) == 2
 
 

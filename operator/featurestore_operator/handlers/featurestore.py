@@ -1,14 +1,14 @@
-"""FeatureStore handlers: converge on create, update and resume.
+"""FeatureStore handlers: converge on create, update, resume, and on changes of a source ConfigMap.
 
-Changes that the API server does not signal (a ConfigMap or Secret that
-changes or appears) are picked up by the resync thread in resync.py.
+A changed Secret, or a missing one that appears, is picked up by the resync
+thread in resync.py: watching Secrets would need the right to read them all.
 """
 
 import logging
 
 import kopf
 
-from featurestore_operator import api
+from featurestore_operator import api, kube
 from featurestore_operator.handlers.common import emit, plain
 from featurestore_operator.reconcile import featurestore, jobs
 
@@ -29,3 +29,26 @@ def featurestore_deleted(body: kopf.Body, logger: logging.Logger, **_) -> None:
     # Materializations of a deleted store report that they wait for it.
     jobs.wake_materializations(body["metadata"]["namespace"], body["metadata"]["name"], logger, emit,
                                include_active=True)
+
+
+@kopf.index(api.GROUP, api.VERSION, api.FEATURESTORE_PLURAL)
+def configmap_sources(namespace: str, name: str, spec: kopf.Spec, **_) -> dict | None:
+    """Index the FeatureStores by the ConfigMap that holds their definitions."""
+    source = (spec.get("repo") or {}).get("configMap") or {}
+    if not source.get("name"):
+        return None
+    return {(namespace, source["name"]): name}
+
+
+@kopf.on.event("", "v1", "configmaps")
+def configmap_changed(event: kopf.RawEvent, namespace: str, name: str, configmap_sources: kopf.Index,
+                      logger: logging.Logger, **_) -> None:
+    # The first listing at start-up is skipped: the resume handlers cover it.
+    if event.get("type") is None:
+        return
+    for fs_name in configmap_sources.get((namespace, name), []):
+        fs = kube.read_featurestore(namespace, fs_name)
+        if fs is None or fs["metadata"].get("deletionTimestamp"):
+            continue
+        logger.info("ConfigMap %s/%s changed: reconciling FeatureStore %s", namespace, name, fs_name)
+        kube.patch_status(api.FEATURESTORE_PLURAL, namespace, fs_name, featurestore.reconcile(fs, logger, emit))

@@ -201,7 +201,8 @@ def apply_outcome_status(fs: dict, job: dict, emit: EventSink) -> dict:
         totals = result.get("totals") or {}
         view_count = totals.get("featureViews", len(views))
         entity_count = totals.get("entities", len(entities))
-        message = f"registered {view_count} feature views and {entity_count} entities (Job {job_name})"
+        message = (f"registered {_count(view_count, 'feature view', 'feature views')} and "
+                   f"{_count(entity_count, 'entity', 'entities')} (Job {job_name})")
         if result.get("truncated"):
             message += "; the lists in the status are shortened, see the Job's log for all names"
         if status.get("appliedHash") != apply_hash:
@@ -225,7 +226,7 @@ def apply_outcome_status(fs: dict, job: dict, emit: EventSink) -> dict:
             "conditions": found,
         }
 
-    message = _failure_message(job_name, outcome)
+    message = _failure_message(job_name, outcome, bool(status.get("appliedHash")))
     if previous.get("reason") != conditions.REASON_APPLY_FAILED or status.get("message") != message:
         emit(fs, "Warning", conditions.REASON_APPLY_FAILED, message)
     found = conditions.set_condition(found, api.CONDITION_APPLIED, False, conditions.REASON_APPLY_FAILED, message,
@@ -251,14 +252,24 @@ def _storage_condition(fs: dict, found: list | None) -> list[dict]:
                                     message, fs["metadata"].get("generation"))
 
 
-def _failure_message(job_name: str, outcome: results.JobOutcome) -> str:
+def _failure_message(job_name: str, outcome: results.JobOutcome, applied_before: bool) -> str:
     result = outcome.result
+    detail = outcome.message.strip().rstrip(".")
     where = ""
     if result.get("file"):
-        where = f"{result['file']}:{result['line']}: " if result.get("line") else f"{result['file']}: "
+        where = f"{result['file']}:{result['line']}" if result.get("line") else result["file"]
+    # The task's message often starts with the location already.
+    if where and not detail.startswith(where):
+        detail = f"{where}: {detail}"
     reason = result.get("reason") or "JobFailed"
-    kept = " The previously applied registry is unchanged."
-    return f"apply Job {job_name} failed ({reason}): {where}{outcome.message}.{kept}".replace("..", ".")
+    message = f"apply Job {job_name} failed ({reason}): {detail}."
+    if applied_before:
+        message += " The previously applied registry is unchanged."
+    return message
+
+
+def _count(count: int, singular: str, plural: str) -> str:
+    return f"{count} {singular if count == 1 else plural}"
 
 
 def prune_apply_jobs(namespace: str, fs_name: str, logger: logging.Logger) -> None:
