@@ -54,11 +54,21 @@ def _operator_files() -> tuple[Path, Path]:
 
 
 def _operator_pid() -> int | None:
+    """Return the pid of the operator that `up` started, if that very process still runs.
+
+    The pid file holds "PID START_TIME": a pid that the kernel reused for another
+    process has another start time, so it is never taken for the operator.
+    """
+    from devcluster.processes import process_start_time
+
     pid_file, _ = _operator_files()
     try:
-        pid = int(pid_file.read_text())
-        os.kill(pid, 0)
-    except (FileNotFoundError, ValueError, ProcessLookupError):
+        pid_text, start_text = pid_file.read_text().split()
+        pid, start_time = int(pid_text), int(start_text)
+    except (FileNotFoundError, ValueError):
+        return None
+    if process_start_time(pid) != start_time:
+        pid_file.unlink(missing_ok=True)
         return None
     return pid
 
@@ -67,7 +77,7 @@ def up() -> Path:
     """Start the local control plane, install the CRDs and run the operator in the background."""
     _checkout()
     from devcluster import build, cluster
-    from devcluster.processes import ComponentError
+    from devcluster.processes import ComponentError, process_start_time
 
     try:
         kubeconfig = cluster.up()
@@ -88,11 +98,13 @@ def up() -> Path:
                 stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
                 env={**os.environ, "KUBECONFIG": str(kubeconfig)}, start_new_session=True,
             )
-        pid_file.write_text(str(process.pid))
+        pid_file.write_text(f"{process.pid} {process_start_time(process.pid)}")
         time.sleep(2)
         if process.poll() is not None:
             raise DevError(f"the operator exited at start (code {process.returncode}): see {log_path}")
-        log.info("operator running (pid %d, log %s)", process.pid, log_path)
+        log.info("operator started (pid %d, log %s)", process.pid, log_path)
+    else:
+        log.info("operator already running (pid %d)", _operator_pid())
     return kubeconfig
 
 
@@ -110,7 +122,10 @@ def down() -> None:
             except ProcessLookupError:
                 break
             time.sleep(0.1)
+        log.info("operator stopped (pid %d)", pid)
+        _operator_files()[0].unlink(missing_ok=True)
     cluster.down()
+    log.info("devcluster stopped; its state stays in %s for the next `up`", cluster.state_dir())
 
 
 def status() -> int:

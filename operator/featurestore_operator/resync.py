@@ -14,7 +14,7 @@ import threading
 from kubernetes import client
 
 from featurestore_operator import api, kube, status
-from featurestore_operator.reconcile import featurestore
+from featurestore_operator.reconcile import featurestore, materialization
 from featurestore_operator.settings import SETTINGS
 
 log = logging.getLogger(__name__)
@@ -60,21 +60,44 @@ def post_event(obj: dict, event_type: str, reason: str, message: str) -> None:
         log.warning("event %s about %s/%s not posted: %s", reason, metadata["namespace"], metadata["name"], error.reason)
 
 
-def resync_once(patterns: list[str]) -> int:
-    """Reconcile every FeatureStore in the served namespaces; return how many were checked."""
-    listing = kube.custom().list_cluster_custom_object(api.GROUP, api.VERSION, api.FEATURESTORE_PLURAL)
+def _being_deleted(error: client.ApiException) -> bool:
+    """Return whether the API server refused a write because the namespace is being deleted."""
+    return error.status == 403 and "being terminated" in (error.body or "")
+
+
+def _resync(plural: str, patterns: list[str], wanted, reconcile) -> int:
+    listing = kube.custom().list_cluster_custom_object(api.GROUP, api.VERSION, plural)
     checked = 0
-    for fs in listing.get("items", []):
-        metadata = fs["metadata"]
+    for obj in listing.get("items", []):
+        metadata = obj["metadata"]
         if metadata.get("deletionTimestamp") or not namespace_watched(metadata["namespace"], patterns):
             continue
+        if not wanted(obj):
+            continue
         try:
-            update = featurestore.reconcile(fs, log, post_event)
-            kube.patch_status(api.FEATURESTORE_PLURAL, metadata["namespace"], metadata["name"], update)
-        except Exception:  # noqa: BLE001 - one broken store must not stop the pass over the others
-            log.exception("resync of FeatureStore %s/%s failed; the next pass retries",
-                          metadata["namespace"], metadata["name"])
+            kube.patch_status(plural, metadata["namespace"], metadata["name"], reconcile(obj, log, post_event))
+        except client.ApiException as error:
+            if not _being_deleted(error):
+                log.exception("resync of %s %s/%s failed; the next pass retries", plural, metadata["namespace"],
+                              metadata["name"])
+        except Exception:  # noqa: BLE001 - one broken object must not stop the pass over the others
+            log.exception("resync of %s %s/%s failed; the next pass retries", plural, metadata["namespace"],
+                          metadata["name"])
         checked += 1
+    return checked
+
+
+def resync_once(patterns: list[str]) -> int:
+    """Reconcile every FeatureStore, and every waiting Materialization, in the served namespaces.
+
+    A waiting Materialization is normally woken by its store's first successful
+    apply; the pass also covers a wake-up that failed. Returns how many objects
+    were checked.
+    """
+    checked = _resync(api.FEATURESTORE_PLURAL, patterns, lambda fs: True, featurestore.reconcile)
+    waiting = (None, api.PHASE_WAITING)
+    checked += _resync(api.MATERIALIZATION_PLURAL, patterns,
+                       lambda mat: (mat.get("status") or {}).get("phase") in waiting, materialization.reconcile)
     return checked
 
 
