@@ -4,7 +4,7 @@
 | --- | --- | --- |
 | FEATURESTORE_RUNNER_IMAGE | image of the apply and materialize Job pods | featurestore-operator:<version> |
 | FEATURESTORE_NAMESPACES | comma-separated namespaces to watch; empty watches all | (all) |
-| FEATURESTORE_RESYNC_SECONDS | how often each FeatureStore is checked for changes in its ConfigMap or Secrets | 60 |
+| FEATURESTORE_RESYNC_SECONDS | how often every FeatureStore is checked again, for Secrets that changed or appeared | 60 |
 | FEATURESTORE_APPLY_JOBS_KEPT | finished apply Jobs kept per FeatureStore, newest first | 3 |
 | FEATURESTORE_RUN_HISTORY | runs listed in a Materialization's status.runs | 10 |
 | FEATURESTORE_WATCH_TIMEOUT_SECONDS | server-side timeout of each watch request, so a silently dropped watch restarts | 300 |
