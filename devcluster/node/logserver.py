@@ -92,10 +92,16 @@ class LogServer:
             request.send_error(404, f"no log for container {container} of pod {namespace}/{pod}")
             return
 
+        try:
+            tail_lines = int(query["tailLines"][0]) if "tailLines" in query else None
+            limit = int(query["limitBytes"][0]) if "limitBytes" in query else None
+        except ValueError:
+            request.send_error(400, "tailLines and limitBytes must be whole numbers")
+            return
+
         data = log_path.read_bytes()
-        if "tailLines" in query:
-            data = tail_bytes(data, int(query["tailLines"][0]))
-        limit = int(query["limitBytes"][0]) if "limitBytes" in query else None
+        if tail_lines is not None:
+            data = tail_bytes(data, tail_lines)
         if limit is not None:
             data = data[:limit]
         follow = query.get("follow", ["false"])[0] == "true" and limit is None
