@@ -5,7 +5,7 @@ import textwrap
 import pytest
 from kubernetes import client
 
-from tests.integration.support import create, featurestore, read, wait_for, wait_for_phase
+from tests.integration.support import create, featurestore, read, run_job, wait_for, wait_for_phase
 
 pytestmark = pytest.mark.cluster
 
@@ -73,7 +73,7 @@ def list_views_in_pod(batch: client.BatchV1Api, core: client.CoreV1Api, namespac
                     "restartPolicy": "Never",
                     "containers": [{
                         "name": "list",
-                        "image": "featurestore-operator",
+                        "image": "featurestore-operator:0.1.0",
                         "command": ["python", "-c", script],
                         "volumeMounts": [{"name": "repo", "mountPath": "/feature-repo"}],
                     }],
@@ -82,13 +82,7 @@ def list_views_in_pod(batch: client.BatchV1Api, core: client.CoreV1Api, namespac
             },
         },
     }
-    batch.create_namespaced_job(namespace, job)
-
-    def finished():
-        status = batch.read_namespaced_job("list-views", namespace).status
-        return status.succeeded or status.failed
-
-    wait_for(finished, 120, "the list-views Job")
+    run_job(batch, core, namespace, job, timeout=120, pod_log=pod_log)
     pod = core.list_namespaced_pod(namespace, label_selector="batch.kubernetes.io/job-name=list-views").items[0]
     return pod_log(namespace, pod.metadata.name).strip().splitlines()[-1]
 
