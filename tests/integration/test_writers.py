@@ -124,3 +124,38 @@ def test_deleted_store_leaves_no_lease(operator, custom, store_namespace, api_cl
 
     wait_for(lambda: is_missing(coordination.read_namespaced_lease, "short-lived-writer", store_namespace), 60,
              "the writer Lease to be deleted with its store")
+
+
+def test_writer_queue_survives_operator_restart(operator, custom, namespace, api_client, pod_log):
+    batch = client.BatchV1Api(api_client)
+    create(custom, namespace, featurestore("restart", {"project": "restart",
+                                                       "repo": {"template": {"name": "breast_cancer"}}}))
+    wait_for_phase(custom, namespace, STORE_PLURAL, "restart", {"Ready"}, operator=operator)
+    prepare_breast_cancer_data(api_client, namespace, "restart-repo", pod_log=pod_log)
+    for name in ("first", "second", "third"):
+        create(custom, namespace, materialization(name, {"featureStore": "restart"}))
+
+    def one_running():
+        jobs = batch.list_namespaced_job(namespace, label_selector=f"{GROUP}/task=materialize").items
+        running = [job for job in jobs if job.spec.suspend is False and not job.status.succeeded]
+        return len(jobs) == 3 and running
+
+    wait_for(one_running, 120, "three queued runs, one of them released", interval=0.2)
+    operator.stop(kill=True)
+    try:
+        # While the operator is down, the released run finishes and nothing else starts.
+        def settled():
+            jobs = batch.list_namespaced_job(namespace, label_selector=f"{GROUP}/task=materialize").items
+            return all(job.spec.suspend or job.status.succeeded or job.status.failed for job in jobs)
+
+        wait_for(settled, 120, "the released run to finish")
+        jobs = batch.list_namespaced_job(namespace, label_selector=f"{GROUP}/task=materialize").items
+        assert sum(1 for job in jobs if job.spec.suspend) == 2
+    finally:
+        operator.start()
+
+    for name in ("first", "second", "third"):
+        mat = wait_for_phase(custom, namespace, MAT_PLURAL, name, {"Succeeded", "Failed"}, operator=operator)
+        assert mat["status"]["phase"] == "Succeeded", mat["status"].get("message")
+    jobs = batch.list_namespaced_job(namespace, label_selector=f"{GROUP}/task=materialize").items
+    assert overlapping_pairs(jobs) == []

@@ -17,7 +17,10 @@ from featurestore_operator.reconcile import featurestore, jobs
 @kopf.on.create(api.GROUP, api.VERSION, api.FEATURESTORE_PLURAL)
 @kopf.on.update(api.GROUP, api.VERSION, api.FEATURESTORE_PLURAL)
 def reconcile_featurestore(body: kopf.Body, patch: kopf.Patch, logger: logging.Logger, **_) -> None:
-    patch.status.update(featurestore.reconcile(plain(body), logger, emit))
+    # Job events write this status too: start from the stored object, not from
+    # the event's copy, which can be older than the last apply's result.
+    current = kube.read_featurestore(body["metadata"]["namespace"], body["metadata"]["name"]) or plain(body)
+    patch.status.update(featurestore.reconcile(current, logger, emit))
 
 
 def _is_deletion(event: kopf.RawEvent, **_) -> bool:

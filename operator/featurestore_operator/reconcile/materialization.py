@@ -186,7 +186,7 @@ def reconcile(mat: dict, logger: logging.Logger, emit: EventSink) -> dict:
         if status.get("phase") not in (api.PHASE_RUNNING,):
             update["phase"] = api.PHASE_SCHEDULED
             update["message"] = message
-    elif status.get("phase") in (None, api.PHASE_WAITING, api.PHASE_PENDING) or update.get("lastJob"):
+    elif status.get("phase") in (None, api.PHASE_WAITING) or update.get("lastJob"):
         update["phase"] = api.PHASE_PENDING
         update["message"] = "the materialization Job is queued behind the store's other writers"
 
