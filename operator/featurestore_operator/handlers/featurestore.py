@@ -36,7 +36,7 @@ def featurestore_deleted(body: kopf.Body, logger: logging.Logger, **_) -> None:
 
 @kopf.index(api.GROUP, api.VERSION, api.FEATURESTORE_PLURAL)
 def configmap_sources(namespace: str, name: str, spec: kopf.Spec, **_) -> dict | None:
-    """Index the FeatureStores by the ConfigMap that holds their definitions."""
+    """Index the FeatureStores by the ConfigMap that contains their definitions."""
     source = (spec.get("repo") or {}).get("configMap") or {}
     if not source.get("name"):
         return None

@@ -25,7 +25,7 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.
     settings.watching.client_timeout = SETTINGS.watch_timeout_seconds + 30
     settings.watching.connect_timeout = 30
 
-    # Post info-level messages as Events too, so `kubectl describe` tells the story.
+    # Post info-level messages as Events too, so that `kubectl describe` shows each step.
     settings.posting.level = logging.INFO
     logger.info("featurestore-operator starting: runner image %s, resync every %d s",
                 SETTINGS.runner_image, SETTINGS.resync_seconds)
