@@ -18,7 +18,7 @@ REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 
 
 class DevError(RuntimeError):
-    """A development command failed; the message says what to do."""
+    """A development command failed; the message names the cause and the next step."""
 
 
 def _checkout() -> Path:
@@ -56,7 +56,7 @@ def _operator_files() -> tuple[Path, Path]:
 def _operator_pid() -> int | None:
     """Return the pid of the operator that `up` started, if that very process still runs.
 
-    The pid file holds "PID START_TIME": a pid that the kernel reused for another
+    The pid file contains "PID START_TIME": a pid that the kernel reused for another
     process has another start time, so it is never taken for the operator.
     """
     from devcluster.processes import process_start_time
