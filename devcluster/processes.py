@@ -153,7 +153,7 @@ def wait_healthy(
     cert: Path | None = None,
     key: Path | None = None,
 ) -> None:
-    """Poll url until it answers 200 ok; raise ComponentError if the process dies or time runs out."""
+    """Poll url until it returns 200 OK; raise ComponentError if the process dies or time runs out."""
     context = _tls_context(ca_file, cert, key) if url.startswith("https") else None
     deadline = time.monotonic() + timeout
     last_error = "no answer yet"

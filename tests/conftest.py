@@ -86,7 +86,7 @@ def pod_log(kubeconfig):
     """Return a function that returns a pod container's log, read by `python -m devcluster logs`.
 
     devcluster keeps container logs in files under its state directory, the
-    directory that holds the kubeconfig, instead of serving the kubelet log API.
+    directory that contains the kubeconfig, instead of serving the kubelet log API.
     """
 
     def read(namespace: str, pod: str, container: str | None = None) -> str:

@@ -1,9 +1,9 @@
 """A dynamic provisioner for the default StorageClass: one host directory per claim.
 
 The persistent-volume binder in kube-controller-manager marks a claim of this
-class with the provisioner's name; this module creates a hostPath
-PersistentVolume pre-bound to the claim, and deletes the directory and the
-volume once a volume with reclaim policy Delete is Released.
+class with the provisioner's name. This module then creates a hostPath
+PersistentVolume pre-bound to the claim. Once a volume with reclaim policy
+Delete is Released, it deletes the directory and the volume.
 """
 
 import logging

@@ -60,7 +60,7 @@ def kill_leftover_pods(pods_dir: Path) -> None:
 
 
 class NodeContext:
-    """What every pod worker shares: the API client factory, paths and the node's capacity."""
+    """State shared by every pod worker: the API client factory, paths and the node's capacity."""
 
     def __init__(self, api_client_factory, state_dir: Path, node_name: str, apiserver_port: int, allocatable: dict):
         self.api_client_factory = api_client_factory

@@ -53,7 +53,7 @@ TERMINATION_MESSAGE_PATH = "/dev/termination-log"
 
 # Exit codes of the Job tasks. A user error (broken definitions, invalid
 # feature_store.yaml, unknown feature view) fails the Job at once through its
-# podFailurePolicy; any other non-zero code may be retried up to backoffLimit.
+# podFailurePolicy. Any other non-zero code may be retried up to backoffLimit.
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USER_ERROR = 2

@@ -13,7 +13,7 @@ JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
 
 @dataclass
 class JobOutcome:
-    """Where a Job stands: queued (suspended), running, succeeded or failed, with its task result."""
+    """State of a Job: queued (suspended), running, succeeded or failed, with its task result."""
 
     state: str  # one of QUEUED, RUNNING, SUCCEEDED, FAILED
     result: dict = field(default_factory=dict)

@@ -44,7 +44,10 @@ def set_condition(
     generation: int | None,
 ) -> list[dict]:
     """Return the conditions with one condition set; lastTransitionTime moves only when status changes."""
-    value = "Unknown" if status is None else ("True" if status else "False")
+    if status is None:
+        value = "Unknown"
+    else:
+        value = "True" if status else "False"
     result = [dict(c) for c in conditions or []]
     for existing in result:
         if existing.get("type") == condition_type:

@@ -212,3 +212,14 @@ def condition(obj: dict, condition_type: str) -> dict:
         if found.get("type") == condition_type:
             return found
     return {}
+
+
+def definitions_configmap(core: client.CoreV1Api, namespace: str, content: str, name: str = "definitions") -> None:
+    """Create or replace a ConfigMap with one definition file, features.py."""
+    body = client.V1ConfigMap(metadata=client.V1ObjectMeta(name=name), data={"features.py": content})
+    try:
+        core.create_namespaced_config_map(namespace, body)
+    except client.ApiException as error:
+        if error.status != 409:
+            raise
+        core.replace_namespaced_config_map(name, namespace, body)

@@ -5,7 +5,15 @@ import textwrap
 import pytest
 from kubernetes import client
 
-from tests.integration.support import create, featurestore, read, run_job, wait_for, wait_for_phase
+from tests.integration.support import (
+    create,
+    definitions_configmap,
+    featurestore,
+    read,
+    run_job,
+    wait_for,
+    wait_for_phase,
+)
 
 pytestmark = pytest.mark.cluster
 
@@ -43,16 +51,6 @@ SECOND_VIEW = textwrap.dedent(
     )
     """
 )
-
-
-def definitions_configmap(core: client.CoreV1Api, namespace: str, content: str, name: str = "definitions") -> None:
-    body = client.V1ConfigMap(metadata=client.V1ObjectMeta(name=name), data={"features.py": content})
-    try:
-        core.create_namespaced_config_map(namespace, body)
-    except client.ApiException as error:
-        if error.status != 409:
-            raise
-        core.replace_namespaced_config_map(name, namespace, body)
 
 
 def list_views_in_pod(batch: client.BatchV1Api, core: client.CoreV1Api, namespace: str, claim: str, pod_log) -> str:

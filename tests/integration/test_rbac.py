@@ -77,8 +77,8 @@ def test_restricted_operator_applies_and_schedules(restricted_operator, custom, 
                          operator=restricted_operator)
     assert mat["status"]["phase"] == "Scheduled", mat["status"].get("message")
 
-    # The minimal template has no data, so the run fails in Feast; what matters is
-    # that every call the operator makes on the way is allowed.
+    # The minimal template has no data, so the run fails in Feast. The test checks
+    # only that every call the operator makes on the way is allowed.
     create(custom, namespace, materialization("once", {"featureStore": "rbac"}))
     once = wait_for_phase(custom, namespace, "materializations", "once", {"Succeeded", "Failed"},
                           operator=restricted_operator)

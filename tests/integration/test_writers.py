@@ -11,6 +11,7 @@ from tests.integration.support import (
     VERSION,
     create,
     create_namespace,
+    definitions_configmap,
     delete_namespace,
     featurestore,
     is_missing,
@@ -27,16 +28,6 @@ STORE_PLURAL = "featurestores"
 MAT_PLURAL = "materializations"
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "feature_repo_template"
 CANCER_DEFINITIONS = (TEMPLATE_DIR / "breast_cancer" / "features.py").read_text()
-
-
-def definitions_configmap(core: client.CoreV1Api, namespace: str, content: str) -> None:
-    body = client.V1ConfigMap(metadata=client.V1ObjectMeta(name="definitions"), data={"features.py": content})
-    try:
-        core.create_namespaced_config_map(namespace, body)
-    except client.ApiException as error:
-        if error.status != 409:
-            raise
-        core.replace_namespaced_config_map("definitions", namespace, body)
 
 
 def rfc3339(moment: datetime.datetime) -> str:

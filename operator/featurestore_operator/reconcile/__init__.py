@@ -1,1 +1,1 @@
-"""What each handler does: read the world, build the desired objects, converge, report status."""
+"""Reconcile logic behind the handlers: read the cluster, build the desired objects, converge, report status."""

@@ -69,9 +69,16 @@ def _ensure_pvc(fs: dict, logger: logging.Logger) -> tuple[str, bool, str]:
             )
             logger.info("set owner of PersistentVolumeClaim %s/%s for reclaimPolicy", namespace, name)
 
+    bound, message = _claim_state(claim)
+    return name, bound, message
+
+
+def _claim_state(claim) -> tuple[bool, str]:
+    """Return whether a PersistentVolumeClaim is Bound, and a message that names its volume."""
+    name = claim.metadata.name
     if claim.status.phase == "Bound":
-        return name, True, f"PersistentVolumeClaim {name} is Bound to {claim.spec.volume_name}"
-    return name, False, f"PersistentVolumeClaim {name} is {claim.status.phase}"
+        return True, f"PersistentVolumeClaim {name} is Bound to {claim.spec.volume_name}"
+    return False, f"PersistentVolumeClaim {name} is {claim.status.phase}"
 
 
 def _ensure_configmap(desired: dict, logger: logging.Logger) -> None:
@@ -243,10 +250,7 @@ def _storage_condition(fs: dict, found: list | None) -> list[dict]:
                                 fs["metadata"]["namespace"]) if name else None
     if claim is None:
         return list(found or [])
-    bound = claim.status.phase == "Bound"
-    message = f"PersistentVolumeClaim {name} is {claim.status.phase}"
-    if bound:
-        message += f" to {claim.spec.volume_name}"
+    bound, message = _claim_state(claim)
     return conditions.set_condition(found, api.CONDITION_STORAGE_READY, bound,
                                     conditions.REASON_CLAIM_BOUND if bound else conditions.REASON_CLAIM_PENDING,
                                     message, fs["metadata"].get("generation"))
